@@ -1,0 +1,150 @@
+"""The ``evaluation`` command.
+
+Exit status: 0 success; 1 findings (audit) or failed reports (run); 2 bad usage or unusable input,
+with a one-line message naming the file, line and field, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from evaluation import __version__
+from evaluation.config import PLAN_YEARS, REPORTS_DIR
+from evaluation.errors import EvaluationError, UsageError
+
+__all__ = ["main"]
+
+
+def _build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="evaluation",
+        description="Évaluation du plan d'actions économie et emploi des quartiers prioritaires de la MEL (2018-2021).",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--plan-dir", type=Path, default=None, help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    plan = sub.add_parser("plan", help="print the plan referential (priorities, sheets, indicators, budget)")
+    plan.add_argument("--format", choices=("text", "json"), default="text")
+
+    audit = sub.add_parser("audit", help="check the plan document against itself; exit 1 when there are findings")
+    audit.add_argument("--format", choices=("text", "json"), default="text")
+
+    run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
+    run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
+    run.add_argument("--only", nargs="+", metavar="NAME", help="report kinds or single reports: engagements, engagements/5a")
+    run.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of CPUs)")
+    run.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+    run.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default: reports/)")
+    return parser
+
+
+def _fmt(value: float | None) -> str:
+    from evaluation.formatting import format_eur
+
+    return format_eur(value)
+
+
+def _plan_text(plan) -> str:  # noqa: ANN001 - Plan, imported lazily
+    from evaluation.views import target_text
+
+    lines = [plan.title, f"Période {plan.period[0]}-{plan.period[1]}", ""]
+    groups = [(p.id, f"{p.id} {p.title}") for p in plan.priorities] + [(None, plan.transversal.title)]
+    for priority_id, heading in groups:
+        lines.append(heading)
+        for sheet in plan.engagements:
+            if sheet.priority != priority_id:
+                continue
+            name = f"Engagement {sheet.number}" if sheet.number else sheet.id
+            budget = sheet.budget
+            years = ", ".join(f"{y}: {_fmt(v)}" for y, v in budget.mel_financing_eur.items())
+            lines.append(f"  [{sheet.id}] {name} : {sheet.title}")
+            lines.append(f"      coût global : {_fmt(budget.total_cost_eur)} ; MEL : {years}")
+            for cofin in budget.cofinancing:
+                share = f" {cofin.share_pct:g} %" if cofin.share_pct is not None else ""
+                amount = f" {_fmt(cofin.amount_eur)}" if cofin.amount_eur is not None else ""
+                lines.append(f"      co-financement : {cofin.funder}{share}{amount}")
+            for ind in sheet.indicators:
+                lines.append(f"      {ind.id:<15} {ind.label} -> {target_text(ind)} ({ind.target.year})")
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def _cmd_plan(args: argparse.Namespace) -> int:
+    from evaluation.plan import load_plan
+
+    plan = load_plan(args.plan_dir)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(plan.to_dict(), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(_plan_text(plan))
+    return 0
+
+
+def _cmd_audit(args: argparse.Namespace) -> int:
+    from evaluation.audit import audit_plan
+    from evaluation.plan import load_plan
+
+    findings = audit_plan(load_plan(args.plan_dir))
+    if args.format == "json":
+        sys.stdout.write(json.dumps([f.to_dict() for f in findings], ensure_ascii=False, indent=2) + "\n")
+    else:
+        for finding in findings:
+            where = finding.engagement or "plan"
+            sys.stdout.write(f"[{finding.severity}] {finding.check} ({where}): {finding.message}\n")
+        errors = sum(f.severity == "error" for f in findings)
+        sys.stdout.write(f"{len(findings)} finding(s): {errors} error(s), {len(findings) - errors} warning(s)\n")
+    return 1 if findings else 0
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from evaluation.audit import audit_plan
+    from evaluation.io import load_dataset
+    from evaluation.plan import load_plan
+    from evaluation.reports import default_jobs, plan_jobs, run_reports, write_index
+
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    plan = load_plan(args.plan_dir)
+    dataset = load_dataset(args.data)
+    out_dir = args.out.resolve()
+    jobs = plan_jobs(plan, year=args.year, out_dir=out_dir, data_dir=dataset.path, only=args.only)
+    n_jobs = args.jobs or default_jobs()
+    print(f"{len(jobs)} report(s) for {args.year}, {n_jobs} worker(s), data: {dataset.name}", file=sys.stderr)
+
+    def progress(result, done: int, total: int) -> None:  # noqa: ANN001
+        mark = "ok" if result.status == "ok" else "FAILED"
+        print(f"[{done}/{total}] {result.job.name}: {mark} ({result.duration_s:.1f} s)", file=sys.stderr)
+
+    results = run_reports(jobs, n_jobs=n_jobs, on_done=progress)
+    index = write_index(results, out_dir=out_dir, year=args.year, dataset=dataset, plan=plan, n_findings=len(audit_plan(plan)))
+    failed = [r for r in results if r.status != "ok"]
+    for result in failed:
+        cell = f", cell {result.failing_cell}" if result.failing_cell is not None else ""
+        print(f"failed: {result.job.name}{cell}: {result.error}", file=sys.stderr)
+    print(f"{len(results) - len(failed)} ok, {len(failed)} failed; index: {index}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+_COMMANDS = {"plan": _cmd_plan, "audit": _cmd_audit, "run": _cmd_run}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``evaluation`` console script; returns the exit status."""
+    args = _build_parser().parse_args(argv)
+    try:
+        return _COMMANDS[args.command](args)
+    except EvaluationError as err:
+        print(f"evaluation: error: {err}", file=sys.stderr)
+        return err.exit_code
+    except KeyboardInterrupt:
+        print("evaluation: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Reading the data directory (``--data DIR``) and writing outputs atomically.
+
+A data directory holds ``dataset.yaml`` (``name``, ``demo: true|false``, ``provenance``) and one
+sub-folder per kind of input. The default is the embedded, synthetic demo dataset ``data/demo/``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from evaluation.config import DEMO_DATA_DIR
+from evaluation.errors import InputError
+
+__all__ = ["Dataset", "load_dataset", "atomic_write_text", "atomic_write_bytes"]
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A data directory and its declared nature (``demo`` data is synthetic)."""
+
+    path: Path
+    name: str
+    demo: bool
+    provenance: str
+
+
+def load_dataset(data_dir: Path | str | None = None) -> Dataset:
+    """Read ``DIR/dataset.yaml``; ``None`` or ``""`` means the embedded demo dataset.
+
+    Raises :class:`InputError` (exit status 2) when the folder or its ``dataset.yaml`` is missing or
+    malformed.
+    """
+    directory = Path(data_dir) if data_dir else DEMO_DATA_DIR
+    if not directory.is_dir():
+        raise InputError("data directory not found", path=directory, hint="pass --data with an existing folder, or omit it to use the demo data")
+    meta = directory / "dataset.yaml"
+    if not meta.is_file():
+        raise InputError(
+            "dataset.yaml not found",
+            path=meta,
+            hint="create it with 'name', 'demo: true|false' and 'provenance' (see data/demo/dataset.yaml)",
+        )
+    try:
+        raw = yaml.safe_load(meta.read_text(encoding="utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        mark = getattr(err, "problem_mark", None)
+        raise InputError(f"unreadable ({err.__class__.__name__})", path=meta, line=mark.line + 1 if mark else None, hint="save it as UTF-8 YAML") from err
+    if not isinstance(raw, dict):
+        raise InputError("expected a mapping with name, demo, provenance", path=meta)
+    for key in ("name", "demo", "provenance"):
+        if key not in raw:
+            raise InputError("required field is missing", path=meta, column=key, hint="see data/demo/dataset.yaml")
+    if not isinstance(raw["demo"], bool):
+        raise InputError(f"expected true or false, found {raw['demo']!r}", path=meta, column="demo", value=raw["demo"])
+    return Dataset(path=directory.resolve(), name=str(raw["name"]), demo=raw["demo"], provenance=str(raw["provenance"]).strip())
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    """Write ``data`` to a temporary file beside ``path`` and rename it over ``path``.
+
+    An interrupted write never leaves a truncated file in place of a good one.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))

@@ -1,0 +1,276 @@
+"""The batch: run the report notebooks with papermill and export reader-facing HTML.
+
+``evaluation run`` builds one :class:`ReportJob` per report (for now: one per action sheet, from
+``notebooks/engagement.ipynb``), executes them in a pool of worker processes, and writes under
+``OUT/<year>/``: ``<kind>/<key>.html`` (no code, no parameters cell), ``<kind>/<key>.ipynb`` (the
+executed notebook, the audit trail) and ``index.html``. Every file is written atomically; a report
+that fails is kept (its notebook and an HTML page showing the error) and does not stop the others.
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import multiprocessing
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from evaluation.config import NOTEBOOKS_DIR, PLAN_YEARS
+from evaluation.errors import UsageError
+from evaluation.io import Dataset, atomic_write_bytes, atomic_write_text
+from evaluation.plan import Plan
+
+__all__ = ["REPORT_KINDS", "ReportJob", "ReportResult", "plan_jobs", "run_reports", "export_html", "write_index"]
+
+#: Report kinds and the notebook each one runs.
+REPORT_KINDS: dict[str, str] = {"engagements": "engagement.ipynb"}
+
+_HIDDEN_TAGS = {"parameters", "injected-parameters"}
+
+
+@dataclass(frozen=True)
+class ReportJob:
+    """One report to produce: which notebook, with which parameters, to which files."""
+
+    kind: str
+    key: str
+    title: str
+    notebook: Path
+    parameters: Mapping[str, object]
+    html_path: Path
+    ipynb_path: Path
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind}/{self.key}"
+
+
+@dataclass(frozen=True)
+class ReportResult:
+    """What became of a job: ``status`` is ``ok`` or ``failed`` (``error`` says why)."""
+
+    job: ReportJob
+    status: str
+    duration_s: float
+    error: str | None = None
+    failing_cell: int | None = field(default=None)
+
+
+def _select(names: Sequence[str] | None, plan: Plan) -> dict[str, list[str] | None]:
+    """Map ``--only`` names (a kind, or ``kind/key``) to the keys to run per kind (None: all)."""
+    if not names:
+        return {kind: None for kind in REPORT_KINDS}
+    chosen: dict[str, list[str] | None] = {}
+    for name in names:
+        kind, _, key = name.partition("/")
+        if kind not in REPORT_KINDS:
+            raise UsageError(f"unknown report {name!r} (known: {', '.join(REPORT_KINDS)}, or engagements/<id>)")
+        if not key:
+            chosen[kind] = None
+            continue
+        sheet = plan.engagement(key)  # raises UsageError with the closest ids
+        if chosen.get(kind, []) is not None:
+            chosen.setdefault(kind, []).append(sheet.id)  # type: ignore[union-attr]
+    return chosen
+
+
+def plan_jobs(
+    plan: Plan,
+    *,
+    year: int,
+    out_dir: Path,
+    data_dir: Path | None = None,
+    only: Sequence[str] | None = None,
+    notebooks_dir: Path = NOTEBOOKS_DIR,
+) -> list[ReportJob]:
+    """The reports to produce for ``year``, restricted to ``only`` when given."""
+    if year not in PLAN_YEARS:
+        raise UsageError(f"year {year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    jobs = []
+    for kind, keys in _select(only, plan).items():
+        notebook = notebooks_dir / REPORT_KINDS[kind]
+        target = out_dir / str(year) / kind
+        for sheet in plan.engagements:
+            if keys is not None and sheet.id not in keys:
+                continue
+            title = f"Engagement {sheet.number} : {sheet.title}" if sheet.number else sheet.title
+            jobs.append(
+                ReportJob(
+                    kind=kind,
+                    key=sheet.id,
+                    title=title,
+                    notebook=notebook,
+                    parameters={"engagement_id": sheet.id, "year": year, "data_dir": str(data_dir or "")},
+                    html_path=target / f"{sheet.id}.html",
+                    ipynb_path=target / f"{sheet.id}.ipynb",
+                )
+            )
+    return jobs
+
+
+def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
+    """Reader-facing HTML: no code, no prompts, no parameters cells; images embedded."""
+    from nbconvert import HTMLExporter
+
+    shown = copy.deepcopy(notebook)
+    shown.cells = [c for c in shown.cells if not _HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))]
+    exporter = HTMLExporter(
+        template_name="lab",
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _resources = exporter.from_notebook_node(shown, resources={"metadata": {"name": title}})
+    return body.replace('<html>', '<html lang="fr">', 1)
+
+
+def _failing_cell(notebook: nbformat.NotebookNode) -> tuple[int | None, str | None]:
+    for index, cell in enumerate(notebook.cells):
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                return index, f"{output.get('ename')}: {output.get('evalue')}"
+    return None, None
+
+
+def execute_report(job: ReportJob) -> ReportResult:
+    """Run one notebook and write its outputs atomically; never raises for a failing notebook."""
+    import papermill
+
+    start = time.perf_counter()
+    job.ipynb_path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="evaluation-run-") as tmp:
+        executed = Path(tmp) / "executed.ipynb"
+        error = None
+        try:
+            papermill.execute_notebook(
+                str(job.notebook),
+                str(executed),
+                parameters=dict(job.parameters),
+                cwd=str(job.notebook.parent),
+                progress_bar=False,
+                log_output=False,
+                kernel_name="python3",
+            )
+        except Exception as err:  # noqa: BLE001 - any failure of the report is recorded, not raised
+            error = f"{type(err).__name__}: {str(err).strip().splitlines()[-1] if str(err).strip() else ''}"
+        if not executed.exists():
+            return ReportResult(job, "failed", time.perf_counter() - start, error or "no notebook produced")
+        notebook = nbformat.read(executed, as_version=4)
+        cell, cell_error = _failing_cell(notebook)
+        if error and cell_error:
+            error = cell_error
+        atomic_write_text(job.ipynb_path, nbformat.writes(notebook))
+        try:
+            page = export_html(notebook, job.title)
+        except Exception as err:  # noqa: BLE001
+            page = _error_page(job, f"Export HTML impossible : {err}")
+            error = error or f"HTML export failed: {err}"
+        if error and cell is None:
+            page = _error_page(job, error)
+        atomic_write_text(job.html_path, page)
+    status = "failed" if error else "ok"
+    return ReportResult(job, status, time.perf_counter() - start, error, cell)
+
+
+def _error_page(job: ReportJob, message: str) -> str:
+    return (
+        f'<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>{html.escape(job.title)}</title></head>'
+        f"<body><h1>{html.escape(job.title)}</h1><p><strong>Ce rapport n'a pas pu être produit.</strong></p>"
+        f"<pre>{html.escape(message)}</pre></body></html>"
+    )
+
+
+def _safe_execute(job: ReportJob) -> ReportResult:
+    try:
+        return execute_report(job)
+    except Exception:  # noqa: BLE001 - a crash of one report must not stop the batch
+        return ReportResult(job, "failed", 0.0, traceback.format_exc(limit=3).strip().splitlines()[-1])
+
+
+def run_reports(
+    jobs: Sequence[ReportJob],
+    *,
+    n_jobs: int = 1,
+    on_done: Callable[[ReportResult, int, int], None] | None = None,
+) -> list[ReportResult]:
+    """Execute ``jobs`` in ``n_jobs`` worker processes; results in the order of ``jobs``."""
+    results: dict[str, ReportResult] = {}
+    if n_jobs <= 1 or len(jobs) <= 1:
+        for job in jobs:
+            results[job.name] = _safe_execute(job)
+            if on_done:
+                on_done(results[job.name], len(results), len(jobs))
+    else:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=n_jobs, mp_context=context) as pool:
+            futures = {pool.submit(_safe_execute, job): job for job in jobs}
+            for future in as_completed(futures):
+                job = futures[future]
+                try:
+                    result = future.result()
+                except Exception as err:  # noqa: BLE001 - e.g. a worker killed by the system
+                    result = ReportResult(job, "failed", 0.0, f"{type(err).__name__}: {err}")
+                results[job.name] = result
+                if on_done:
+                    on_done(result, len(results), len(jobs))
+    return [results[job.name] for job in jobs]
+
+
+def write_index(results: Iterable[ReportResult], *, out_dir: Path, year: int, dataset: Dataset, plan: Plan, n_findings: int) -> Path:
+    """``OUT/<year>/index.html``: every report with its status and a link."""
+    results = list(results)
+    root = out_dir / str(year)
+    rows = []
+    for result in results:
+        link = result.job.html_path.relative_to(root).as_posix()
+        status = "produit" if result.status == "ok" else "échec"
+        detail = "" if result.error is None else f"<br><small>{html.escape(result.error)}</small>"
+        rows.append(
+            f"<tr><td><a href=\"{html.escape(link)}\">{html.escape(result.job.title)}</a></td>"
+            f"<td>{status}{detail}</td></tr>"
+        )
+    banner = ""
+    if dataset.demo:
+        banner = (
+            '<div style="background:#fff3cd;border:2px solid #d39e00;padding:8px 12px;font-weight:bold">'
+            "Données de démonstration : les valeurs de suivi sont synthétiques et ne doivent pas être citées.</div>"
+        )
+    failed = sum(r.status != "ok" for r in results)
+    indicators = sum(len(s.indicators) for s in plan.engagements)
+    page = f"""<!DOCTYPE html>
+<html lang="fr"><head><meta charset="utf-8"><title>Évaluation du plan économie et emploi – {year}</title>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#f0f3f7}}</style></head>
+<body>{banner}
+<h1>Plan d'actions économie et emploi des quartiers prioritaires de la MEL – rapports {year}</h1>
+<p>{len(plan.engagements)} fiches action, {indicators} résultats attendus, {n_findings} constats de l'audit du plan.
+Rapports produits : {len(results) - failed} sur {len(results)}{f", échecs : {failed}" if failed else ""}.</p>
+<table><thead><tr><th>Rapport</th><th>État</th></tr></thead><tbody>
+{''.join(rows)}
+</tbody></table>
+<p><small>Données : {html.escape(dataset.name)}. Généré par le paquet evaluation.</small></p>
+</body></html>
+"""
+    path = root / "index.html"
+    atomic_write_text(path, page)
+    return path
+
+
+def default_jobs() -> int:
+    """Default worker count: the machine's CPU count."""
+    import os
+
+    return max(1, os.cpu_count() or 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit("use the 'evaluation run' command")
