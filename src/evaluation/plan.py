@@ -318,7 +318,7 @@ class Plan:
             if sheet.id == wanted:
                 return sheet
         ids = [s.id for s in self.engagements]
-        close = difflib.get_close_matches(wanted, ids, n=3, cutoff=0.3)
+        close = sorted(difflib.get_close_matches(wanted, ids, n=4, cutoff=0.3), key=ids.index)
         hint = f"did you mean {', '.join(close)}?" if close else "known ids: " + ", ".join(ids)
         raise UsageError(f"unknown engagement id {engagement_id!r} ({hint})")
 
@@ -710,19 +710,25 @@ def _budget(reader: _Reader) -> Budget:
     )
 
 
-def _sheet(path: Path) -> Engagement:
+def _sheet(path: Path, priority_ids: set[str], sheet_ids: set[str]) -> Engagement:
     reader = _Reader(_read_yaml(path), path, "")
     sheet_id = reader.text("id")
     assert sheet_id is not None
     if path.stem != sheet_id:
         raise reader.fail("id", f"id {sheet_id!r} does not match the file name {path.name!r}", sheet_id, f"rename the file {sheet_id}.yaml or fix the id")
+    priority = reader.text("priority", optional=True)
+    if priority is not None and priority not in priority_ids:
+        raise reader.fail("priority", f"unknown priority {priority!r}", priority, f"use one of {', '.join(sorted(priority_ids))} or null")
+    parent = reader.text("parent", optional=True)
+    if parent is not None and parent not in sheet_ids:
+        raise reader.fail("parent", f"unknown parent sheet {parent!r}", parent, "use the id of another sheet, or null")
     indicators = tuple(_indicator(r, sheet_id, i) for i, r in enumerate(reader.children("indicators"), start=1))
     return Engagement(
         id=sheet_id,
         number=reader.text("number", optional=True),
         title=reader.text("title"),  # type: ignore[arg-type]
-        priority=reader.text("priority", optional=True),
-        parent=reader.text("parent", optional=True),
+        priority=priority,
+        parent=parent,
         objectives=reader.texts("objectives"),
         target_public=reader.texts("target_public"),
         territories=reader.texts("territories"),
@@ -816,23 +822,12 @@ def _load_cached(plan_dir: Path) -> Plan:
     sheet_dir = plan_dir / "sheets"
     if not sheet_dir.is_dir():
         raise PlanError("folder of action sheets not found", path=sheet_dir, hint="restore data/plan/sheets/")
-    sheets = {p.stem: _sheet(p) for p in sorted(sheet_dir.glob("*.yaml"))}
+    files = sorted(sheet_dir.glob("*.yaml"))
+    priority_ids = {p.id for p in priorities}
+    sheets = {p.stem: _sheet(p, priority_ids, {f.stem for f in files}) for p in files}
     # Sheets in the order of the document (the table of contents), then any sheet it lacks.
     order = [e.ref for e in toc if e.ref in sheets]
     ordered = [sheets[i] for i in order] + [s for i, s in sheets.items() if i not in order]
-
-    priority_ids = {p.id for p in priorities}
-    for sheet in ordered:
-        if sheet.priority is not None and sheet.priority not in priority_ids:
-            raise PlanError(
-                f"unknown priority {sheet.priority!r}",
-                path=sheet.path,
-                column="priority",
-                value=sheet.priority,
-                hint=f"use one of {', '.join(sorted(priority_ids))} or null",
-            )
-        if sheet.parent is not None and sheet.parent not in sheets:
-            raise PlanError(f"unknown parent sheet {sheet.parent!r}", path=sheet.path, column="parent", value=sheet.parent)
 
     return Plan(
         title=reader.text("title"),  # type: ignore[arg-type]

@@ -34,6 +34,8 @@ __all__ = ["REPORT_KINDS", "ReportJob", "ReportResult", "plan_jobs", "run_report
 REPORT_KINDS: dict[str, str] = {"engagements": "engagement.ipynb"}
 
 _HIDDEN_TAGS = {"parameters", "injected-parameters"}
+#: nbconvert templates of the package (``report``: the lab template without CDN scripts).
+TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,8 @@ def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
     shown = copy.deepcopy(notebook)
     shown.cells = [c for c in shown.cells if not _HIDDEN_TAGS & set(c.get("metadata", {}).get("tags", []))]
     exporter = HTMLExporter(
-        template_name="lab",
+        template_name="report",
+        extra_template_basedirs=[str(TEMPLATES_DIR)],
         exclude_input=True,
         exclude_input_prompt=True,
         exclude_output_prompt=True,
@@ -133,11 +136,19 @@ def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
     return body.replace('<html>', '<html lang="fr">', 1)
 
 
+_PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
+
+
 def _failing_cell(notebook: nbformat.NotebookNode) -> tuple[int | None, str | None]:
-    for index, cell in enumerate(notebook.cells):
+    """1-based position of the failing cell in the source notebook (papermill's cells not counted)."""
+    position = 0
+    for cell in notebook.cells:
+        if _PAPERMILL_TAGS & set(cell.get("metadata", {}).get("tags", [])):
+            continue
+        position += 1
         for output in cell.get("outputs", []):
             if output.get("output_type") == "error":
-                return index, f"{output.get('ename')}: {output.get('evalue')}"
+                return position, f"{output.get('ename')}: {output.get('evalue')}"
     return None, None
 
 
