@@ -83,7 +83,17 @@ def test_tolerance_for_approximate_totals(make_plan):
     """'Environ 357 000' against 199 060 + 158 160 = 357 220: within a 1 000 tolerance, no finding."""
 
     def edit(p, s):
-        p["arithmetic"] = [{"id": "pop", "engagement": None, "label": "Pop", "stated": 357000, "tolerance": 1000, "terms": [199060, 158160], "source": "x"}]
+        p["arithmetic"] = [
+            {
+                "id": "pop",
+                "engagement": None,
+                "label": "Pop",
+                "stated": 357000,
+                "tolerance": 1000,
+                "terms": [199060, 158160],
+                "source": "x",
+            }
+        ]
 
     assert _audit(make_plan, edit) == []
 
@@ -106,7 +116,9 @@ def test_priority_announcing_more_than_it_lists(make_plan):
 
 def test_sheet_without_quantified_indicator(make_plan):
     def edit(p, s):
-        s["2"]["indicators"][0].update(measure="qualitative", unit=None, baseline=None, target={"value": None, "year": 2021, "year_stated": False})
+        s["2"]["indicators"][0].update(
+            measure="qualitative", unit=None, baseline=None, target={"value": None, "year": 2021, "year_stated": False}
+        )
 
     findings = _audit(make_plan, edit, "announced_indicators")
     assert [f.engagement for f in findings] == ["2"]
@@ -136,11 +148,15 @@ def test_sheet_missing_from_priority_list(make_plan):
         p["priorities"][0]["announced_engagements"] = 0
 
     findings = _audit(make_plan, edit, "title_mismatch")
-    assert [f.message for f in findings] == ["Fiche 1 « Clause d'insertion » absente de la liste des engagements de P1."]
+    assert [f.message for f in findings] == [
+        "Fiche 1 « Clause d'insertion » absente de la liste des engagements de P1."
+    ]
 
 
 def test_normalize_title():
-    assert normalize_title("Emploi connect – Sport pour l’emploi.....") == normalize_title("Emploi Connect - Sport pour l'emploi")
+    assert normalize_title("Emploi connect – Sport pour l’emploi.....") == normalize_title(
+        "Emploi Connect - Sport pour l'emploi"
+    )
     assert normalize_title("« Food »") == "food"
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.formatting import NBSP, format_date, format_eur, format_number, format_pct, html_table
+from evaluation.formatting import NBSP, format_date, format_eur, format_number, format_pct, format_period, html_table
 
 
 def test_numbers():
@@ -28,6 +28,14 @@ def test_dates():
     assert format_date("2018-12") == "décembre 2018"
     assert format_date("2018-06-15") == "15 juin 2018"
     assert format_date("2018-06-01") == "1er juin 2018"
+
+
+def test_periods():
+    assert format_period("2018-06-01", "2021-05-31") == "du 1er juin 2018 au 31 mai 2021"
+    assert format_period("2018-04", "2019-12") == "d'avril 2018 à décembre 2019"
+    assert format_period("2018-03", "2018-04") == "de mars 2018 à avril 2018"
+    assert format_period("2018", "2019") == "de 2018 à 2019"
+    assert format_period("2018-12") == "décembre 2018"
 
 
 def test_html_table_escapes_and_is_deterministic():

@@ -79,7 +79,9 @@ def test_budget_figures_match_their_quoted_sources(plan):
             checked += 1
         if budget.mel_financing_source and re.search(r"2018 :", budget.mel_financing_source):
             yearly = dict(re.findall(r"(20\d\d) : (\d{1,3}(?: \d{3})*|0)", budget.mel_financing_source))
-            assert {int(y): float(v.replace(" ", "")) for y, v in yearly.items()} == dict(budget.mel_financing_eur), sheet.id
+            assert {int(y): float(v.replace(" ", "")) for y, v in yearly.items()} == dict(budget.mel_financing_eur), (
+                sheet.id
+            )
             checked += 1
     assert checked >= 36  # 19 totals and 18 yearly lines are written as figures in the plan
 
@@ -118,7 +120,11 @@ def test_indicator_kinds(plan):
     eyes = [i for i in plan.engagement("12").indicators if i.measure is Measure.PERCENTAGE]
     assert [i.target.value for i in eyes] == [50]
     emplois_francs = plan.engagement("2").indicators[0]
-    assert (emplois_francs.target.value, emplois_francs.target.year, emplois_francs.target.year_stated) == (4000, 2019, True)
+    assert (emplois_francs.target.value, emplois_francs.target.year, emplois_francs.target.year_stated) == (
+        4000,
+        2019,
+        True,
+    )
 
 
 def test_every_sheet_with_results_has_indicators(plan):
@@ -136,7 +142,9 @@ def test_records_are_frozen(plan):
         plan.engagements[0].budget.mel_financing_eur[2018] = 1  # type: ignore[index]
 
 
-@pytest.mark.parametrize(("given", "expected"), [("5-A", "5a"), ("Engagement 12", "12"), ("4A", "4a"), ("Évaluation", "evaluation")])
+@pytest.mark.parametrize(
+    ("given", "expected"), [("5-A", "5a"), ("Engagement 12", "12"), ("4A", "4a"), ("Évaluation", "evaluation")]
+)
 def test_engagement_lookup_accepts_printed_forms(plan, given, expected):
     assert plan.engagement(given).id == expected
 
@@ -153,7 +161,17 @@ def test_json_shape(plan):
     assert {"id", "title", "priority", "total_cost_eur", "mel_financing_eur", "cofinancing", "indicators"} <= set(sheet)
     assert sheet["mel_financing_eur"] == {"2018": 70000, "2019": 70000, "2020": 70000, "2021": 70000}
     indicator = sheet["indicators"][0]
-    assert set(indicator) >= {"id", "label", "unit", "measure", "direction", "cumulation", "baseline", "target", "source"}
+    assert set(indicator) >= {
+        "id",
+        "label",
+        "unit",
+        "measure",
+        "direction",
+        "cumulation",
+        "baseline",
+        "target",
+        "source",
+    }
     assert indicator["baseline"] == {"value": 300, "year": None}
     assert indicator["target"] == {"value": 400, "year": 2021, "year_stated": False}
     ranged = data["engagements"][CANONICAL_IDS.index("7")]["indicators"][0]["target"]
@@ -189,15 +207,42 @@ def test_invalid_yaml_names_file_and_line(make_plan):
 @pytest.mark.parametrize(
     ("edit", "expected"),
     [
-        (lambda p, s: s["1"]["indicators"][0].update(measure="number"), r"field 'indicators\[0\]\.measure': unknown value 'number' \(use one of: count, percentage, amount, milestone, qualitative\)"),
-        (lambda p, s: s["1"]["budget"].update(total_cost_eur="210 000"), r"field 'budget\.total_cost_eur': expected a number, found '210 000' \(write digits without spaces, e\.g\. 210000\)"),
-        (lambda p, s: s["1"]["indicators"][0].pop("source"), r"field 'indicators\[0\]\.source': required field is missing"),
-        (lambda p, s: s["1"]["indicators"][0]["target"].update(min=10), r"field 'indicators\[0\]\.target\.value': give either value or min/max, not both"),
-        (lambda p, s: s["1"]["indicators"][0].update(measure="percentage", target={"value": 150, "year": 2021, "year_stated": True}), r"a percentage must be within 0-100, found 150"),
-        (lambda p, s: s["1"].update(priority="P9"), r"field 'priority': unknown priority 'P9' \(use one of P1, P2 or null\)"),
+        (
+            lambda p, s: s["1"]["indicators"][0].update(measure="number"),
+            r"field 'indicators\[0\]\.measure': unknown value 'number' \(use one of: count, percentage, amount, milestone, qualitative\)",
+        ),
+        (
+            lambda p, s: s["1"]["budget"].update(total_cost_eur="210 000"),
+            r"field 'budget\.total_cost_eur': expected a number, found '210 000' \(write digits without spaces, e\.g\. 210000\)",
+        ),
+        (
+            lambda p, s: s["1"]["indicators"][0].pop("source"),
+            r"field 'indicators\[0\]\.source': required field is missing",
+        ),
+        (
+            lambda p, s: s["1"]["indicators"][0]["target"].update(min=10),
+            r"field 'indicators\[0\]\.target\.value': give either value or min/max, not both",
+        ),
+        (
+            lambda p, s: s["1"]["indicators"][0].update(
+                measure="percentage", target={"value": 150, "year": 2021, "year_stated": True}
+            ),
+            r"a percentage must be within 0-100, found 150",
+        ),
+        (
+            lambda p, s: s["1"].update(priority="P9"),
+            r"field 'priority': unknown priority 'P9' \(use one of P1, P2 or null\)",
+        ),
         (lambda p, s: s["1"]["indicators"][0].update(id="1.2"), r"indicator id '1\.2' should be '1\.1'"),
         (lambda p, s: s["1"]["budget"]["mel_financing_eur"].pop(2021), r"expected the years 2018, 2019, 2020, 2021"),
-        (lambda p, s: s["1"]["milestones"][0].update(date="déc. 2018"), r"expected an ISO date YYYY, YYYY-MM or YYYY-MM-DD"),
+        (
+            lambda p, s: s["1"]["milestones"][0].update(date="déc. 2018"),
+            r"expected an ISO date YYYY, YYYY-MM or YYYY-MM-DD",
+        ),
+        (
+            lambda p, s: s["1"]["indicators"][0].update(taget={"value": 1}),
+            r"field 'indicators\[0\]\.taget': unknown field \(did you mean 'target'\?\)",
+        ),
     ],
 )
 def test_schema_errors_name_file_line_and_field(make_plan, edit, expected):

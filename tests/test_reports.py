@@ -33,7 +33,10 @@ def test_outputs_written(report_dir):
 
 def test_html_is_for_readers(report_dir):
     page = (report_dir / "engagements" / "12.html").read_text(encoding="utf-8")
-    assert "Engagement 12 : L&#x27;insertion professionnelle des NEETS" in page or "Engagement 12 : L'insertion professionnelle des NEETS" in page
+    assert (
+        "Engagement 12 : L&#x27;insertion professionnelle des NEETS" in page
+        or "Engagement 12 : L'insertion professionnelle des NEETS" in page
+    )
     assert "Données de démonstration" in page  # the demo banner
     assert "403\u00a0420\u00a0€" in page  # total cost in French typography
     assert "data:image/png;base64" in page  # the chart is embedded
@@ -57,10 +60,23 @@ def test_failing_report_is_isolated(tmp_path):
     notebooks.mkdir()
     cells = [
         new_code_cell('engagement_id = "1"\nyear = 2021\ndata_dir = ""', metadata={"tags": ["parameters"]}),
-        new_code_cell('if engagement_id == "2":\n    raise ValueError("données manquantes")\nprint("fiche", engagement_id)'),
+        new_code_cell(
+            'if engagement_id == "2":\n    raise ValueError("données manquantes")\nprint("fiche", engagement_id)'
+        ),
     ]
-    nbformat.write(new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}), notebooks / "engagement.ipynb")
-    jobs = plan_jobs(load_plan(), year=2021, out_dir=tmp_path / "out", only=["engagements/1", "engagements/2"], notebooks_dir=notebooks)
+    nbformat.write(
+        new_notebook(
+            cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
+        ),
+        notebooks / "engagement.ipynb",
+    )
+    jobs = plan_jobs(
+        load_plan(),
+        year=2021,
+        out_dir=tmp_path / "out",
+        only=["engagements/1", "engagements/2"],
+        notebooks_dir=notebooks,
+    )
     results = run_reports(jobs, n_jobs=2)
     assert [(r.job.key, r.status) for r in results] == [("1", "ok"), ("2", "failed")]
     assert results[1].error == "ValueError: données manquantes"

@@ -90,7 +90,13 @@ def check_financing_vs_total(plan: Plan) -> Iterable[Finding]:
             what = "ni coût global ni financement MEL annuel chiffrés"
             if budget.envelopes:
                 what += " (seulement des enveloppes : " + ", ".join(_eur(e.amount_eur) for e in budget.envelopes) + ")"
-            yield Finding(sheet.id, "financing_vs_total", f"Fiche {sheet.id} : {what}.", "un coût et un financement chiffrés", None)
+            yield Finding(
+                sheet.id,
+                "financing_vs_total",
+                f"Fiche {sheet.id} : {what}.",
+                "un coût et un financement chiffrés",
+                None,
+            )
             continue
         if total is None:
             yield Finding(
@@ -190,7 +196,9 @@ def check_total_vs_parts(plan: Plan) -> Iterable[Finding]:
             stated_text = format_number(stated)
         computed = sum(claim.terms)
         if abs(stated - computed) > claim.tolerance + 1e-9:
-            terms = " ".join(f"{'+' if t >= 0 else '−'} {format_number(abs(t))}" for t in claim.terms).removeprefix("+ ")
+            terms = " ".join(f"{'+' if t >= 0 else '−'} {format_number(abs(t))}" for t in claim.terms).removeprefix(
+                "+ "
+            )
             yield Finding(
                 claim.engagement,
                 "total_vs_parts",
@@ -209,15 +217,36 @@ def check_announced_count(plan: Plan) -> Iterable[Finding]:
     if "priorities" in plan.announced:
         value, _source = plan.announced["priorities"]
         if value != len(plan.priorities):
-            yield Finding(None, "announced_count", f"Le plan annonce {value} priorités, le corps en contient {len(plan.priorities)}.", value, len(plan.priorities), "error")
+            yield Finding(
+                None,
+                "announced_count",
+                f"Le plan annonce {value} priorités, le corps en contient {len(plan.priorities)}.",
+                value,
+                len(plan.priorities),
+                "error",
+            )
     if "engagements" in plan.announced:
         value, _source = plan.announced["engagements"]
         numbered = [s for s in plan.engagements if s.is_numbered]
         if value != len(numbered):
-            yield Finding(None, "announced_count", f"Le plan annonce {value} engagements, le corps en numérote {len(numbered)}.", value, len(numbered), "error")
+            yield Finding(
+                None,
+                "announced_count",
+                f"Le plan annonce {value} engagements, le corps en numérote {len(numbered)}.",
+                value,
+                len(numbered),
+                "error",
+            )
         by_priority = sum(p.announced_engagements for p in plan.priorities)
         if value != by_priority:
-            yield Finding(None, "announced_count", f"Le plan annonce {value} engagements, les priorités en annoncent {by_priority} au total.", value, by_priority, "error")
+            yield Finding(
+                None,
+                "announced_count",
+                f"Le plan annonce {value} engagements, les priorités en annoncent {by_priority} au total.",
+                value,
+                by_priority,
+                "error",
+            )
         if "transversal_axes" in plan.announced and plan.transversal.announced_engagements:
             extra = plan.transversal.announced_engagements
             yield Finding(
@@ -274,7 +303,10 @@ def check_priority_order(plan: Plan) -> Iterable[Finding]:
     intro = [p.id for p in sorted(plan.priorities, key=lambda p: p.intro_rank)]
     if body != intro:
         moved = [p for p in plan.priorities if p.intro_rank != body.index(p.id) + 1]
-        detail = "; ".join(f"« {p.title} » : rang {body.index(p.id) + 1} dans le corps, rang {p.intro_rank} dans l'introduction" for p in moved)
+        detail = "; ".join(
+            f"« {p.title} » : rang {body.index(p.id) + 1} dans le corps, rang {p.intro_rank} dans l'introduction"
+            for p in moved
+        )
         yield Finding(
             None,
             "priority_order",
@@ -286,7 +318,13 @@ def check_priority_order(plan: Plan) -> Iterable[Finding]:
 
 def _title_findings(where: str, engagement: str | None, reference: str, other: str, what: str) -> Iterable[Finding]:
     if normalize_title(reference) != normalize_title(other):
-        yield Finding(engagement, "title_mismatch", f"{where} : « {other} » ({what}) au lieu de « {reference} ».", reference, other)
+        yield Finding(
+            engagement,
+            "title_mismatch",
+            f"{where} : « {other} » ({what}) au lieu de « {reference} ».",
+            reference,
+            other,
+        )
 
 
 def check_title_mismatch(plan: Plan) -> Iterable[Finding]:
@@ -300,7 +338,9 @@ def check_title_mismatch(plan: Plan) -> Iterable[Finding]:
             sheet = sheets[entry.ref]
             yield from _title_findings(f"Fiche {sheet.id}", sheet.id, sheet.title, entry.title, "table des matières")
         elif entry.ref not in priorities and entry.body_title is not None:
-            yield from _title_findings(f"Section p. {entry.page}", None, entry.body_title, entry.title, "table des matières")
+            yield from _title_findings(
+                f"Section p. {entry.page}", None, entry.body_title, entry.title, "table des matières"
+            )
 
     def listed(items: Iterable[ListedEngagement], where: str) -> Iterable[Finding]:
         for item in items:
@@ -324,7 +364,13 @@ def check_title_mismatch(plan: Plan) -> Iterable[Finding]:
     in_toc = {entry.ref for entry in plan.toc}
     for sheet in plan.engagements:
         if sheet.id not in in_toc:
-            yield Finding(sheet.id, "title_mismatch", f"Fiche {sheet.id} « {sheet.title} » absente de la table des matières.", sheet.title, None)
+            yield Finding(
+                sheet.id,
+                "title_mismatch",
+                f"Fiche {sheet.id} « {sheet.title} » absente de la table des matières.",
+                sheet.title,
+                None,
+            )
 
 
 #: The checks in the order they are run and reported.

@@ -36,7 +36,9 @@ def _build_parser() -> argparse.ArgumentParser:
 
     run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
     run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
-    run.add_argument("--only", nargs="+", metavar="NAME", help="report kinds or single reports: engagements, engagements/5a")
+    run.add_argument(
+        "--only", nargs="+", metavar="NAME", help="report kinds or single reports: engagements, engagements/5a"
+    )
     run.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of CPUs)")
     run.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
     run.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default: reports/)")
@@ -121,7 +123,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         print(f"[{done}/{total}] {result.job.name}: {mark} ({result.duration_s:.1f} s)", file=sys.stderr)
 
     results = run_reports(jobs, n_jobs=n_jobs, on_done=progress)
-    index = write_index(results, out_dir=out_dir, year=args.year, dataset=dataset, plan=plan, n_findings=len(audit_plan(plan)))
+    all_jobs = plan_jobs(plan, year=args.year, out_dir=out_dir, data_dir=dataset.path)
+    index = write_index(
+        results,
+        all_jobs=all_jobs,
+        out_dir=out_dir,
+        year=args.year,
+        dataset=dataset,
+        plan=plan,
+        n_findings=len(audit_plan(plan)),
+    )
     failed = [r for r in results if r.status != "ok"]
     for result in failed:
         cell = f", cell {result.failing_cell}" if result.failing_cell is not None else ""

@@ -13,11 +13,33 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["NBSP", "format_number", "format_pct", "format_eur", "format_date", "html_table", "html_list"]
+__all__ = [
+    "NBSP",
+    "format_number",
+    "format_pct",
+    "format_eur",
+    "format_date",
+    "format_period",
+    "html_table",
+    "html_list",
+]
 
 NBSP = "\u00a0"
 
-_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre", "décembre")
+_MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
 
 
 def _missing(value: object) -> bool:
@@ -61,6 +83,17 @@ def format_date(iso: str | None, missing: str = "non datée") -> str:
         return f"{month} {parts[0]}"
     day = int(parts[2])
     return f"{'1er' if day == 1 else day} {month} {parts[0]}"
+
+
+def format_period(start: str | None, end: str | None = None) -> str:
+    """A date or a period in French: ``du 1er juin 2018 au 31 mai 2021``, ``d'avril 2018 à décembre 2019``."""
+    if not end:
+        return format_date(start)
+    first, last = format_date(start), format_date(end)
+    if start and start.count("-") == 2:
+        return f"du {first} au {last}"
+    article = "d'" if first[:1] in "aeiouyéèêàâô" else "de "
+    return f"{article}{first} à {last}"
 
 
 def html_table(frame: pd.DataFrame, *, numeric: Iterable[str] = (), caption: str | None = None) -> str:

@@ -37,7 +37,11 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
     """
     directory = Path(data_dir) if data_dir else DEMO_DATA_DIR
     if not directory.is_dir():
-        raise InputError("data directory not found", path=directory, hint="pass --data with an existing folder, or omit it to use the demo data")
+        raise InputError(
+            "data directory not found",
+            path=directory,
+            hint="pass --data with an existing folder, or omit it to use the demo data",
+        )
     meta = directory / "dataset.yaml"
     if not meta.is_file():
         raise InputError(
@@ -49,7 +53,12 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
         raw = yaml.safe_load(meta.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         mark = getattr(err, "problem_mark", None)
-        raise InputError(f"unreadable ({err.__class__.__name__})", path=meta, line=mark.line + 1 if mark else None, hint="save it as UTF-8 YAML") from err
+        raise InputError(
+            f"unreadable ({err.__class__.__name__})",
+            path=meta,
+            line=mark.line + 1 if mark else None,
+            hint="save it as UTF-8 YAML",
+        ) from err
     if not isinstance(raw, dict):
         raise InputError("expected a mapping with name, demo, provenance", path=meta)
     for key in ("name", "demo", "provenance"):
@@ -57,7 +66,9 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
             raise InputError("required field is missing", path=meta, column=key, hint="see data/demo/dataset.yaml")
     if not isinstance(raw["demo"], bool):
         raise InputError(f"expected true or false, found {raw['demo']!r}", path=meta, column="demo", value=raw["demo"])
-    return Dataset(path=directory.resolve(), name=str(raw["name"]), demo=raw["demo"], provenance=str(raw["provenance"]).strip())
+    return Dataset(
+        path=directory.resolve(), name=str(raw["name"]), demo=raw["demo"], provenance=str(raw["provenance"]).strip()
+    )
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

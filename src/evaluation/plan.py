@@ -15,7 +15,7 @@ import functools
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import Enum, StrEnum
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
@@ -50,7 +50,7 @@ __all__ = [
 ]
 
 
-class Measure(str, Enum):
+class Measure(StrEnum):
     """What kind of quantity an indicator is."""
 
     COUNT = "count"
@@ -60,7 +60,7 @@ class Measure(str, Enum):
     QUALITATIVE = "qualitative"
 
 
-class Direction(str, Enum):
+class Direction(StrEnum):
     """Which way is better."""
 
     INCREASE = "increase"
@@ -68,7 +68,7 @@ class Direction(str, Enum):
     MAINTAIN = "maintain"
 
 
-class Cumulation(str, Enum):
+class Cumulation(StrEnum):
     """How yearly values relate to the target.
 
     ``cumulative``: the target is a total to date (sum of the yearly values); ``per_year``: each year
@@ -80,7 +80,7 @@ class Cumulation(str, Enum):
     LEVEL = "level"
 
 
-class Section(str, Enum):
+class Section(StrEnum):
     """The part of the sheet an indicator was read from."""
 
     RESULTS = "results"
@@ -376,10 +376,7 @@ def _engagement_dict(sheet: Engagement) -> dict[str, Any]:
         "territories": list(sheet.territories),
         "pilot": sheet.pilot,
         "partners": list(sheet.partners),
-        "milestones": [
-            {"date": m.date, "end": m.end, "label": m.label, "source": m.source}
-            for m in sheet.milestones
-        ],
+        "milestones": [{"date": m.date, "end": m.end, "label": m.label, "source": m.source} for m in sheet.milestones],
         "total_cost_eur": _number(budget.total_cost_eur),
         "mel_financing_eur": {str(y): _number(v) for y, v in budget.mel_financing_eur.items()},
         "mel_total": None
@@ -398,8 +395,7 @@ def _engagement_dict(sheet: Engagement) -> dict[str, Any]:
             for c in budget.cofinancing
         ],
         "envelopes": [
-            {"label": e.label, "amount_eur": _number(e.amount_eur), "source": e.source}
-            for e in budget.envelopes
+            {"label": e.label, "amount_eur": _number(e.amount_eur), "source": e.source} for e in budget.envelopes
         ],
         "indicators": [_indicator_dict(i) for i in sheet.indicators],
     }
@@ -422,9 +418,7 @@ def _indicator_dict(ind: Indicator) -> dict[str, Any]:
         "measure": ind.measure.value,
         "direction": ind.direction.value,
         "cumulation": ind.cumulation.value,
-        "baseline": None
-        if ind.baseline is None
-        else {"value": _number(ind.baseline.value), "year": ind.baseline.year},
+        "baseline": None if ind.baseline is None else {"value": _number(ind.baseline.value), "year": ind.baseline.year},
         "target": target,
         "section": ind.section.value,
         "source": ind.source,
@@ -480,6 +474,15 @@ class _Reader:
             )
         self.node = node
 
+    def only(self, *allowed: str) -> _Reader:
+        """Reject keys the schema does not know (a typo would otherwise be silently ignored)."""
+        for key in self.node:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1)
+                hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(allowed)}"
+                raise self.fail(str(key), "unknown field", key, hint)
+        return self
+
     def _field(self, key: str) -> str:
         return f"{self.where}.{key}" if self.where else key
 
@@ -488,9 +491,7 @@ class _Reader:
         return lines.get(key, getattr(self.node, "line", None))
 
     def fail(self, key: str, message: str, value: object = None, hint: str | None = None) -> PlanError:
-        return PlanError(
-            message, path=self.path, line=self._line(key), column=self._field(key), value=value, hint=hint
-        )
+        return PlanError(message, path=self.path, line=self._line(key), column=self._field(key), value=value, hint=hint)
 
     def get(self, key: str, default: object = _MISSING) -> Any:
         if key not in self.node:
@@ -554,9 +555,7 @@ class _Reader:
         if value is None:
             return None
         if not isinstance(value, str) or not _DATE.match(value):
-            raise self.fail(
-                key, f"expected an ISO date YYYY, YYYY-MM or YYYY-MM-DD in quotes, found {value!r}", value
-            )
+            raise self.fail(key, f"expected an ISO date YYYY, YYYY-MM or YYYY-MM-DD in quotes, found {value!r}", value)
         return value
 
     def choice(self, key: str, enum: type[Enum]) -> Any:
@@ -606,12 +605,14 @@ def _baseline(reader: _Reader) -> Baseline | None:
     node = reader.child("baseline", optional=True)
     if node is None:
         return None
+    node.only("value", "year")
     return Baseline(value=node.number("value", minimum=None), year=node.year("year", optional=True))
 
 
 def _target(reader: _Reader, measure: Measure) -> Target:
     node = reader.child("target")
     assert node is not None
+    node.only("value", "min", "max", "year", "year_stated", "date")
     value = node.number("value", optional=True, minimum=None)
     low = node.number("min", optional=True, minimum=None)
     high = node.number("max", optional=True, minimum=None)
@@ -638,11 +639,16 @@ def _target(reader: _Reader, measure: Measure) -> Target:
 
 
 def _indicator(reader: _Reader, sheet_id: str, index: int) -> Indicator:
+    reader.only(
+        "id", "label", "unit", "measure", "direction", "cumulation", "baseline", "target", "section", "source", "note"
+    )
     ind_id = reader.text("id")
     assert ind_id is not None
     expected = f"{sheet_id}.{index}"
     if ind_id != expected:
-        raise reader.fail("id", f"indicator id {ind_id!r} should be {expected!r}", ind_id, "number indicators 1, 2, ... in order")
+        raise reader.fail(
+            "id", f"indicator id {ind_id!r} should be {expected!r}", ind_id, "number indicators 1, 2, ... in order"
+        )
     measure = reader.choice("measure", Measure)
     return Indicator(
         id=ind_id,
@@ -663,6 +669,17 @@ def _indicator(reader: _Reader, sheet_id: str, index: int) -> Indicator:
 def _budget(reader: _Reader) -> Budget:
     node = reader.child("budget")
     assert node is not None
+    node.only(
+        "total_cost_eur",
+        "total_cost_source",
+        "mel_financing_eur",
+        "mel_financing_source",
+        "mel_financing_label",
+        "mel_total",
+        "cofinancing",
+        "envelopes",
+        "notes",
+    )
     financing = node.get("mel_financing_eur")
     if not isinstance(financing, dict) or sorted(financing) != list(PLAN_YEARS):
         raise node.fail(
@@ -711,14 +728,38 @@ def _budget(reader: _Reader) -> Budget:
 
 
 def _sheet(path: Path, priority_ids: set[str], sheet_ids: set[str]) -> Engagement:
-    reader = _Reader(_read_yaml(path), path, "")
+    reader = _Reader(_read_yaml(path), path, "").only(
+        "id",
+        "number",
+        "title",
+        "priority",
+        "parent",
+        "objectives",
+        "target_public",
+        "territories",
+        "pilot",
+        "partners",
+        "milestones",
+        "budget",
+        "indicators",
+    )
     sheet_id = reader.text("id")
     assert sheet_id is not None
     if path.stem != sheet_id:
-        raise reader.fail("id", f"id {sheet_id!r} does not match the file name {path.name!r}", sheet_id, f"rename the file {sheet_id}.yaml or fix the id")
+        raise reader.fail(
+            "id",
+            f"id {sheet_id!r} does not match the file name {path.name!r}",
+            sheet_id,
+            f"rename the file {sheet_id}.yaml or fix the id",
+        )
     priority = reader.text("priority", optional=True)
     if priority is not None and priority not in priority_ids:
-        raise reader.fail("priority", f"unknown priority {priority!r}", priority, f"use one of {', '.join(sorted(priority_ids))} or null")
+        raise reader.fail(
+            "priority",
+            f"unknown priority {priority!r}",
+            priority,
+            f"use one of {', '.join(sorted(priority_ids))} or null",
+        )
     parent = reader.text("parent", optional=True)
     if parent is not None and parent not in sheet_ids:
         raise reader.fail("parent", f"unknown parent sheet {parent!r}", parent, "use the id of another sheet, or null")
@@ -768,7 +809,9 @@ def _claim(reader: _Reader) -> ArithmeticClaim:
     stated = reader.get("stated")
     if isinstance(stated, str):
         if not re.match(r"^sheet:[0-9a-z]+:mel_financing_sum$", stated):
-            raise reader.fail("stated", f"unknown reference {stated!r}", stated, "use a number or sheet:<id>:mel_financing_sum")
+            raise reader.fail(
+                "stated", f"unknown reference {stated!r}", stated, "use a number or sheet:<id>:mel_financing_sum"
+            )
     else:
         stated = reader.number("stated", minimum=None)
     terms = reader.get("terms")

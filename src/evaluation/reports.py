@@ -9,9 +9,12 @@ that fails is kept (its notebook and an HTML page showing the error) and does no
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import html
+import json
 import multiprocessing
+import os
 import sys
 import tempfile
 import time
@@ -25,7 +28,7 @@ import nbformat
 
 from evaluation.config import NOTEBOOKS_DIR, PLAN_YEARS
 from evaluation.errors import UsageError
-from evaluation.io import Dataset, atomic_write_bytes, atomic_write_text
+from evaluation.io import Dataset, atomic_write_text
 from evaluation.plan import Plan
 
 __all__ = ["REPORT_KINDS", "ReportJob", "ReportResult", "plan_jobs", "run_reports", "export_html", "write_index"]
@@ -49,6 +52,7 @@ class ReportJob:
     parameters: Mapping[str, object]
     html_path: Path
     ipynb_path: Path
+    log_path: Path
 
     @property
     def name(self) -> str:
@@ -113,6 +117,7 @@ def plan_jobs(
                     parameters={"engagement_id": sheet.id, "year": year, "data_dir": str(data_dir or "")},
                     html_path=target / f"{sheet.id}.html",
                     ipynb_path=target / f"{sheet.id}.ipynb",
+                    log_path=out_dir / str(year) / "logs" / kind / f"{sheet.id}.log",
                 )
             )
     return jobs
@@ -133,7 +138,7 @@ def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
         embed_images=True,
     )
     body, _resources = exporter.from_notebook_node(shown, resources={"metadata": {"name": title}})
-    return body.replace('<html>', '<html lang="fr">', 1)
+    return body.replace("<html>", '<html lang="fr">', 1)
 
 
 _PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
@@ -152,8 +157,41 @@ def _failing_cell(notebook: nbformat.NotebookNode) -> tuple[int | None, str | No
     return None, None
 
 
+@contextlib.contextmanager
+def _stderr_to(path: Path):  # noqa: ANN202
+    """Send this process's standard error (and its kernel's, which inherits it) to ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(path, "wb") as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def execute_report(job: ReportJob) -> ReportResult:
-    """Run one notebook and write its outputs atomically; never raises for a failing notebook."""
+    """Run one notebook and write its outputs atomically; never raises for a failing notebook.
+
+    The kernel's and papermill's messages go to ``job.log_path``, not to the terminal.
+    """
+    with _stderr_to(job.log_path):
+        print(
+            f"report {job.name}: {job.notebook.name} {json.dumps(dict(job.parameters), ensure_ascii=False)}",
+            file=sys.stderr,
+        )
+        result = _execute(job)
+        print(
+            f"status: {result.status} ({result.duration_s:.1f} s){'; ' + result.error if result.error else ''}",
+            file=sys.stderr,
+        )
+    return result
+
+
+def _execute(job: ReportJob) -> ReportResult:
     import papermill
 
     start = time.perf_counter()
@@ -236,39 +274,73 @@ def run_reports(
     return [results[job.name] for job in jobs]
 
 
-def write_index(results: Iterable[ReportResult], *, out_dir: Path, year: int, dataset: Dataset, plan: Plan, n_findings: int) -> Path:
-    """``OUT/<year>/index.html``: every report with its status and a link."""
-    results = list(results)
+def write_index(
+    results: Iterable[ReportResult],
+    *,
+    all_jobs: Sequence[ReportJob],
+    out_dir: Path,
+    year: int,
+    dataset: Dataset,
+    plan: Plan,
+    n_findings: int,
+) -> Path:
+    """``OUT/<year>/index.html``: every report of the year, grouped by priority, with its status.
+
+    ``all_jobs`` is the full list of the year's reports: a report this run did not produce is shown
+    as produced earlier when its HTML is on disk, as not produced otherwise.
+    """
+    done = {r.job.name: r for r in results}
     root = out_dir / str(year)
-    rows = []
-    for result in results:
-        link = result.job.html_path.relative_to(root).as_posix()
-        status = "produit" if result.status == "ok" else "échec"
-        detail = "" if result.error is None else f"<br><small>{html.escape(result.error)}</small>"
-        rows.append(
-            f"<tr><td><a href=\"{html.escape(link)}\">{html.escape(result.job.title)}</a></td>"
-            f"<td>{status}{detail}</td></tr>"
-        )
+    groups = [(p.id, f"Priorité {p.id[1:]} : {p.title}") for p in plan.priorities] + [(None, plan.transversal.title)]
+    sections = []
+    counts = {"ok": 0, "failed": 0, "earlier": 0, "missing": 0}
+    for priority_id, heading in groups:
+        keys = [s.id for s in plan.engagements if s.priority == priority_id]
+        rows = []
+        for job in (j for j in all_jobs if j.key in keys):
+            link = job.html_path.relative_to(root).as_posix()
+            result = done.get(job.name)
+            if result is not None and result.status == "ok":
+                state, status = "ok", "produit"
+            elif result is not None:
+                state, status = "failed", f"échec : {html.escape(result.error or '')}"
+            elif job.html_path.exists():
+                state, status = "earlier", "produit lors d'un passage précédent"
+            else:
+                state, status = "missing", "non produit"
+            counts[state] += 1
+            title = html.escape(job.title)
+            cell = f'<a href="{html.escape(link)}">{title}</a>' if state != "missing" else title
+            rows.append(f'<tr class="{state}"><td>{cell}</td><td>{status}</td></tr>')
+        if rows:
+            sections.append(
+                f"<h2>{html.escape(heading)}</h2><table><thead><tr><th>Rapport</th><th>État</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+            )
     banner = ""
     if dataset.demo:
         banner = (
-            '<div style="background:#fff3cd;border:2px solid #d39e00;padding:8px 12px;font-weight:bold">'
-            "Données de démonstration : les valeurs de suivi sont synthétiques et ne doivent pas être citées.</div>"
+            '<div class="banner">Données de démonstration : les valeurs de suivi de ce jeu sont synthétiques '
+            "et ne doivent pas être citées.</div>"
         )
-    failed = sum(r.status != "ok" for r in results)
     indicators = sum(len(s.indicators) for s in plan.engagements)
+    summary = (
+        f"{counts['ok']} rapport(s) produit(s) par ce passage"
+        + (f", {counts['failed']} en échec" if counts["failed"] else "")
+        + (f", {counts['earlier']} produit(s) lors d'un passage précédent" if counts["earlier"] else "")
+        + (f", {counts['missing']} non produit(s)" if counts["missing"] else "")
+    )
     page = f"""<!DOCTYPE html>
 <html lang="fr"><head><meta charset="utf-8"><title>Évaluation du plan économie et emploi – {year}</title>
-<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#f0f3f7}}</style></head>
+<style>body{{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;width:100%}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#f0f3f7}}h2{{font-size:1.1em;margin-top:1.5em}}
+tr.failed td{{background:#fde8e8}}tr.missing td{{color:#777}}
+.banner{{background:#fff3cd;border:2px solid #d39e00;padding:8px 12px;font-weight:bold}}</style></head>
 <body>{banner}
 <h1>Plan d'actions économie et emploi des quartiers prioritaires de la MEL – rapports {year}</h1>
-<p>{len(plan.engagements)} fiches action, {indicators} résultats attendus, {n_findings} constats de l'audit du plan.
-Rapports produits : {len(results) - failed} sur {len(results)}{f", échecs : {failed}" if failed else ""}.</p>
-<table><thead><tr><th>Rapport</th><th>État</th></tr></thead><tbody>
-{''.join(rows)}
-</tbody></table>
-<p><small>Données : {html.escape(dataset.name)}. Généré par le paquet evaluation.</small></p>
+<p>{len(plan.engagements)} fiches action, {indicators} résultats attendus, {n_findings} constats de l'audit du plan
+(<code>evaluation audit</code>). {summary}.</p>
+{"".join(sections)}
+<p><small>Données : {html.escape(dataset.name)}.</small></p>
 </body></html>
 """
     path = root / "index.html"

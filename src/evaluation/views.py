@@ -24,6 +24,7 @@ from evaluation.formatting import (
     format_eur,
     format_number,
     format_pct,
+    format_period,
     html_list,
     html_table,
 )
@@ -140,13 +141,12 @@ class Chart:
 
 _STYLE = (
     "<style>"
-    ".ev-table{border-collapse:collapse;margin:0.5em 0;font-size:0.92em}"
-    ".ev-table th,.ev-table td{border:1px solid #ccc;padding:4px 8px;text-align:left;vertical-align:top}"
-    ".ev-table th{background:#f0f3f7}.ev-table td.num{text-align:right;white-space:nowrap}"
-    ".ev-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0}"
+    "table.ev-table{border-collapse:collapse;margin:0.5em 0;font-size:0.92em}"
+    "table.ev-table th,table.ev-table td{border:1px solid #ccc;padding:4px 8px;text-align:left !important;vertical-align:top}"
+    "table.ev-table th{background:#f0f3f7}table.ev-table td.num{text-align:right !important;white-space:nowrap}"
+    "table.ev-table caption{caption-side:top;text-align:left;font-weight:bold;padding:4px 0}"
     ".ev-banner{background:#fff3cd;border:2px solid #d39e00;padding:8px 12px;margin:8px 0;font-weight:bold}"
     ".ev-meta{background:#f6f8fa;border-left:4px solid #2b6cb0;padding:6px 12px;margin:8px 0}"
-    ".ev-finding-error{color:#9b1c1c}"
     "</style>"
 )
 
@@ -156,8 +156,8 @@ def demo_banner(dataset: Dataset) -> Html:
     if not dataset.demo:
         return Html(_STYLE, "données réelles")
     text = (
-        "Données de démonstration : les valeurs de suivi de ce rapport sont synthétiques "
-        f"(jeu « {html.escape(dataset.name)} »). Elles ne décrivent pas la réalité et ne doivent pas être citées. "
+        f"Données de démonstration : ce rapport est produit sur le jeu « {html.escape(dataset.name)} », "
+        "dont les valeurs de suivi sont synthétiques : elles ne décrivent pas la réalité et ne doivent pas être citées. "
         "Le contenu du plan (engagements, cibles, budgets) est, lui, celui du document adopté."
     )
     return Html(f'{_STYLE}<div class="ev-banner">{text}</div>', "bandeau données de démonstration")
@@ -224,7 +224,7 @@ def target_text(ind: Indicator) -> str:
 
 
 def _deadline_text(ind: Indicator) -> str:
-    return str(ind.target.year) if ind.target.year_stated else f"{ind.target.year} (non précisée : horizon ou lecture du plan)"
+    return str(ind.target.year) if ind.target.year_stated else f"{ind.target.year} (déduite)"
 
 
 def _baseline_text(ind: Indicator) -> str:
@@ -251,7 +251,17 @@ def indicators_frame(sheet: Engagement) -> pd.DataFrame:
             }
             for ind in sheet.indicators
         ],
-        columns=["Code", "Résultat attendu", "Nature", "Situation de départ", "Cible", "Échéance", "Mode de calcul", "Sens", "Texte du plan"],
+        columns=[
+            "Code",
+            "Résultat attendu",
+            "Nature",
+            "Situation de départ",
+            "Cible",
+            "Échéance",
+            "Mode de calcul",
+            "Sens",
+            "Texte du plan",
+        ],
     )
 
 
@@ -268,10 +278,7 @@ def milestones_block(sheet: Engagement) -> Html:
         return Html("<p><em>Le plan ne donne pas de calendrier daté pour cette fiche.</em></p>", "calendrier")
     rows = []
     for m in sheet.milestones:
-        when = format_date(m.date)
-        if m.end:
-            when = f"de {when} à {format_date(m.end)}"
-        rows.append({"Date": when, "Étape": m.label})
+        rows.append({"Date": format_period(m.date, m.end), "Étape": m.label})
     return Html(html_table(pd.DataFrame(rows), caption="Calendrier"), "calendrier")
 
 
@@ -299,7 +306,12 @@ def budget_block(sheet: Engagement) -> Html:
         rows.append({"Poste": f"Part MEL annoncée{share}", "Montant": format_eur(budget.mel_total.amount_eur)})
     for cofin in budget.cofinancing:
         share = f" ({format_pct(cofin.share_pct)})" if cofin.share_pct is not None else ""
-        rows.append({"Poste": f"Co-financement : {cofin.funder}{share}", "Montant": format_eur(cofin.amount_eur, missing="montant non précisé")})
+        rows.append(
+            {
+                "Poste": f"Co-financement : {cofin.funder}{share}",
+                "Montant": format_eur(cofin.amount_eur, missing="montant non précisé"),
+            }
+        )
     for envelope in budget.envelopes:
         rows.append({"Poste": envelope.label, "Montant": format_eur(envelope.amount_eur)})
     notes = "".join(f"<p><em>Le plan : « {html.escape(n)} »</em></p>" for n in budget.notes)
@@ -312,14 +324,18 @@ def budget_chart(sheet: Engagement) -> Chart | Html:
 
     frame = budget_frame(sheet)
     if frame["mel_financing_eur"].isna().all():
-        return Html("<p><em>Pas de financement annuel chiffré dans le plan : pas de graphique.</em></p>", "graphique budget")
+        return Html(
+            "<p><em>Pas de financement annuel chiffré dans le plan : pas de graphique.</em></p>", "graphique budget"
+        )
     figure = Figure(figsize=(6.4, 3.2), dpi=100)
     axes = figure.subplots()
     plotted = frame.fillna({"mel_financing_eur": 0.0})
     sns.barplot(data=plotted, x="year", y="mel_financing_eur", color="#2b6cb0", ax=axes)
     for patch, value in zip(axes.patches, frame["mel_financing_eur"], strict=False):
         text = "non chiffré" if pd.isna(value) else format_eur(value)
-        axes.annotate(text, (patch.get_x() + patch.get_width() / 2, patch.get_height()), ha="center", va="bottom", fontsize=9)
+        axes.annotate(
+            text, (patch.get_x() + patch.get_width() / 2, patch.get_height()), ha="center", va="bottom", fontsize=9
+        )
     axes.set_xlabel("Année")
     axes.set_ylabel("Financement MEL (€)")
     axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value))
@@ -329,10 +345,16 @@ def budget_chart(sheet: Engagement) -> Chart | Html:
     return Chart(figure, "graphique : financement MEL par année")
 
 
-def findings_block(findings: Iterable[Finding], empty: str = "L'audit ne relève aucune incohérence pour cette fiche.") -> Html:
+def findings_block(
+    findings: Iterable[Finding], empty: str = "L'audit ne relève aucune incohérence pour cette fiche."
+) -> Html:
     """Audit findings as a table: check, nature, message."""
     rows = [
-        {"Contrôle": CHECK_FR.get(f.check, f.check), "Nature": SEVERITY_FR.get(f.severity, f.severity), "Constat": f.message}
+        {
+            "Contrôle": CHECK_FR.get(f.check, f.check),
+            "Nature": SEVERITY_FR.get(f.severity, f.severity),
+            "Constat": f.message,
+        }
         for f in findings
     ]
     if not rows:
