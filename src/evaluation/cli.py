@@ -34,6 +34,13 @@ def _build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="check the plan document against itself; exit 1 when there are findings")
     audit.add_argument("--format", choices=("text", "json"), default="text")
 
+    validate = sub.add_parser("validate", help="check every input file of the data directory; exit 1 when there are problems")
+    validate.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+
+    template = sub.add_parser("template", help="write a partner's Excel collection workbook for one action sheet")
+    template.add_argument("engagement", help="sheet id: 1..17, 4a, 5a, 5b, 5c, gouvernance, evaluation")
+    template.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
+
     run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
     run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
     run.add_argument(
@@ -141,7 +148,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-_COMMANDS = {"plan": _cmd_plan, "audit": _cmd_audit, "run": _cmd_run}
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from evaluation.intake import format_problems, validate_dataset
+    from evaluation.io import load_dataset
+    from evaluation.plan import load_plan
+
+    plan = load_plan(args.plan_dir)
+    dataset = load_dataset(args.data)
+    problems, counts = validate_dataset(dataset, plan)
+    for line in format_problems(problems):
+        print(line)
+    files = counts["monitoring_files"] + counts["spending_files"]
+    summary = (
+        f"{dataset.path}: {files} file(s) checked, {counts['monitoring_rows']} monitoring row(s) and "
+        f"{counts['spending_rows']} spending row(s) usable, {len(problems)} problem(s)"
+    )
+    print(summary, file=sys.stderr)
+    if any(p.fatal for p in problems):
+        return 2
+    return 1 if problems else 0
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from evaluation.plan import load_plan
+    from evaluation.template import write_template
+
+    if args.out.suffix.lower() != ".xlsx":
+        raise UsageError(f"--out {args.out}: the template is an Excel workbook, name it .xlsx")
+    path = write_template(load_plan(args.plan_dir), args.engagement, args.out)
+    print(f"written: {path}", file=sys.stderr)
+    return 0
+
+
+_COMMANDS = {"plan": _cmd_plan, "audit": _cmd_audit, "run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,720 @@
+"""Intake of partners' files: reading and validation (the Excel template is in :mod:`evaluation.template`).
+
+Partners send realised values and spending as Excel workbooks (``.xlsx``, often our own template) or
+CSV exports. The readers accept UTF-8 (with or without BOM) and Windows-1252, ``,`` ``;`` or tab
+separators, decimal commas and thousands separators (``1 250,5``, non-breaking spaces too), and
+French headers (``indicateur``, ``année``, ``valeur``...). Input files are never modified.
+
+Every file is checked against a declarative pandera schema, lazily: **all** problems are reported at
+once, each with the file, the line (as a spreadsheet shows it), the column, the value and what to do.
+A file that cannot be read at all is *unreadable* (exit status 2); other problems are *findings*
+(exit status 1).
+
+Folders of a data directory (see :mod:`evaluation.io`):
+
+``monitoring/``
+    ``indicator_id, year, value`` and optional ``status`` (provisional, estimated, final), ``source``,
+    ``comment``, ``numerator``, ``denominator`` (for a rate, ``value = 100 * numerator / denominator``
+    when the value is left blank). Milestones are reported as 1 (done that year) or 0; qualitative
+    indicators by a ``comment`` (a value without a comment is refused).
+``spending/``
+    ``engagement, year, amount_eur`` and optional ``funder``.
+
+Several files per folder are allowed (one per partner or per year); the same (indicator, year), or
+(engagement, year, funder), in two places is an error naming both.
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+import unicodedata
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from evaluation.config import PLAN_YEARS
+from evaluation.errors import EvaluationError, _display_path
+from evaluation.io import Dataset
+from evaluation.plan import Measure, Plan, normalize_engagement_id
+
+__all__ = [
+    "Problem",
+    "ValidationFindings",
+    "STATUS_VALUES",
+    "parse_number",
+    "read_raw",
+    "load_monitoring",
+    "load_spending",
+    "validate_dataset",
+    "format_problems",
+    "MONITORING",
+    "SPENDING",
+]
+
+#: Canonical status values and the words partners use for them.
+STATUS_VALUES = {
+    "provisional": ("provisional", "provisoire"),
+    "estimated": ("estimated", "estime", "estimation"),
+    "final": ("final", "definitif", "definitive", "consolide"),
+}
+
+#: Largest number of problems printed before "... and N more".
+MAX_PRINTED = 200
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem of an input file; ``fatal`` when the file cannot be read at all."""
+
+    path: Path
+    line: int | None
+    column: str | None
+    value: object
+    message: str
+    hint: str | None = None
+    fatal: bool = False
+
+    def __str__(self) -> str:
+        where = [_display_path(self.path)]
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if self.column is not None:
+            where.append(f"column '{self.column}'")
+        text = ", ".join(where) + ": "
+        if not _blank(self.value):
+            text += f"{_show(self.value)} "
+        text += self.message
+        if self.hint:
+            text += f" ({self.hint})"
+        return text
+
+
+class ValidationFindings(EvaluationError):
+    """Input files with problems; ``exit_code`` 2 when one is unreadable, 1 otherwise."""
+
+    def __init__(self, problems: Sequence[Problem]) -> None:
+        self.problems = list(problems)
+        self.exit_code = 2 if any(p.fatal for p in problems) else 1
+        super().__init__(f"{len(problems)} problem(s) in the input files (run 'evaluation validate' to list them)")
+
+
+def _show(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else repr(value)
+
+
+def format_problems(problems: Sequence[Problem], limit: int = MAX_PRINTED) -> list[str]:
+    """One line per problem, capped at ``limit`` with a count of the rest."""
+    lines = [str(p) for p in problems[:limit]]
+    if len(problems) > limit:
+        lines.append(f"... and {len(problems) - limit} more problem(s)")
+    return lines
+
+
+# --------------------------------------------------------------------------------------------------
+# Numbers and headers
+
+
+_SPACES = re.compile(r"[\s\u00a0\u202f\u2009']")
+
+
+def parse_number(value: object) -> float | None:
+    """A number from a cell: ``1 250,5`` / ``1.250,5`` / ``1250.5`` / ``15 %`` -> float; blank -> None.
+
+    Raises ``ValueError`` for anything else. The decimal separator is the comma, or the dot when
+    there is no comma; spaces (also non-breaking), apostrophes and, beside a decimal comma, dots are
+    thousands separators. A trailing ``%`` or ``€`` is ignored.
+    """
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        raise ValueError("boolean")
+    if isinstance(value, int | float):
+        if isinstance(value, float) and math.isnan(value):
+            return None
+        if math.isinf(value):
+            raise ValueError("infinite")
+        return float(value)
+    text = _SPACES.sub("", str(value)).rstrip("%€").strip()
+    if not text:
+        return None
+    if "," in text:
+        if text.count(",") > 1:
+            raise ValueError("several decimal commas")
+        text = text.replace(".", "").replace(",", ".")
+    elif text.count(".") > 1:
+        if not re.fullmatch(r"-?\d{1,3}(\.\d{3})+", text):
+            raise ValueError("several dots")
+        text = text.replace(".", "")
+    if not re.fullmatch(r"[-+]?(\d+(\.\d*)?|\.\d+)", text):
+        raise ValueError("not a number")
+    return float(text)
+
+
+def _parse_year(value: object) -> int | None:
+    number = parse_number(value)
+    if number is None or not float(number).is_integer():
+        raise ValueError("not a year")
+    return int(number)
+
+
+def _fold(text: str) -> str:
+    """Header folded for matching: lower case, no accents, single spaces, no unit in parentheses."""
+    text = unicodedata.normalize("NFKD", str(text)).encode("ascii", "ignore").decode()
+    text = re.sub(r"\(.*?\)", "", text.lower())
+    return re.sub(r"[\s_\-]+", " ", text).strip()
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """Columns of one kind of input file: canonical name -> accepted headers (folded)."""
+
+    kind: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    aliases: dict[str, tuple[str, ...]]
+    #: Columns of our own template that only help the partner (label, target...): read and ignored.
+    ignored: tuple[str, ...] = field(default=())
+
+    def canonical(self, header: str) -> str | None:
+        folded = _fold(header)
+        for name, names in self.aliases.items():
+            if folded == _fold(name) or folded in names:
+                return name
+        return None
+
+    @property
+    def known_headers(self) -> list[str]:
+        return [h for names in self.aliases.values() for h in names]
+
+
+MONITORING = TableSpec(
+    kind="monitoring",
+    required=("indicator_id", "year", "value"),
+    optional=("status", "source", "comment", "numerator", "denominator"),
+    aliases={
+        "indicator_id": ("indicator id", "indicator", "indicateur", "code indicateur", "id indicateur", "code"),
+        "year": ("year", "annee", "an", "exercice"),
+        "value": ("value", "valeur", "realise", "valeur realisee", "realisation"),
+        "status": ("status", "statut", "etat"),
+        "source": ("source", "producteur"),
+        "comment": ("comment", "commentaire", "commentaires", "remarque"),
+        "numerator": ("numerator", "numerateur"),
+        "denominator": ("denominator", "denominateur"),
+        "_label": ("libelle", "label", "resultat attendu"),
+        "_unit": ("unite", "unit"),
+        "_target": ("cible", "target"),
+        "_deadline": ("echeance", "deadline"),
+        "_engagement": ("engagement", "fiche"),
+    },
+    ignored=("_label", "_unit", "_target", "_deadline", "_engagement"),
+)
+
+SPENDING = TableSpec(
+    kind="spending",
+    required=("engagement", "year", "amount_eur"),
+    optional=("funder", "comment"),
+    aliases={
+        "engagement": ("engagement", "fiche", "fiche action", "engagement id"),
+        "year": ("year", "annee", "an", "exercice"),
+        "amount_eur": ("amount eur", "amount", "montant", "montant eur", "montant en euros", "depense", "depenses"),
+        "funder": ("funder", "financeur"),
+        "comment": ("comment", "commentaire", "remarque"),
+    },
+)
+
+
+# --------------------------------------------------------------------------------------------------
+# Raw reading
+
+
+@dataclass(frozen=True)
+class RawTable:
+    """Cells of a file by canonical column, indexed by the line number a spreadsheet shows."""
+
+    path: Path
+    frame: pd.DataFrame
+
+
+def _decode(data: bytes) -> str:
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252")
+
+
+def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
+    data = path.read_bytes()
+    if b"\x00" in data[:4096] or data[:2] == b"PK":
+        raise _Unreadable("is not a text CSV file (an Excel workbook must be named .xlsx)", "save it as CSV or rename it .xlsx")
+    try:
+        text = _decode(data)
+    except UnicodeDecodeError as err:
+        raise _Unreadable(f"has an unknown text encoding ({err.reason})", "save it as UTF-8 or Windows-1252 CSV") from err
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as err:
+        raise _Unreadable(f"is not valid CSV near line {reader.line_num} ({err})", "check the quotes of that line") from err
+
+
+def _xlsx_rows(path: Path) -> Iterable[tuple[int, list[object]]]:
+    from openpyxl import load_workbook
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            book = load_workbook(path, read_only=True, data_only=True)
+    except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a damaged file
+        raise _Unreadable(f"is not a readable Excel workbook ({type(err).__name__})", "open it in Excel and save it again as .xlsx") from err
+    try:
+        sheet = book["Saisie"] if "Saisie" in book.sheetnames else book.worksheets[0]
+        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+            yield number, list(row)
+    finally:
+        book.close()
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def _blank(value: object) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value))
+
+
+def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
+    """Read a file's cells without interpreting them; problems for unreadable, empty or badly headed files."""
+    try:
+        rows = list(_xlsx_rows(path) if path.suffix.lower() == ".xlsx" else _csv_rows(path))
+    except _Unreadable as err:
+        return None, [Problem(path, None, None, None, str(err), err.hint, fatal=True)]
+    except OSError as err:
+        return None, [Problem(path, None, None, None, f"cannot be opened ({err.strerror})", "check the file's permissions", fatal=True)]
+    rows = [(line, cells) for line, cells in rows if not all(_blank(c) for c in cells)]
+    if not rows:
+        return None, [Problem(path, None, None, None, "is empty", f"fill it with a header line ({', '.join(spec.required)}) and data, or remove it")]
+    header_line, header = rows[0]
+    problems: list[Problem] = []
+    columns: dict[int, str] = {}
+    for position, cell in enumerate(header):
+        if _blank(cell):
+            continue
+        name = spec.canonical(str(cell))
+        if name is None:
+            close = difflib.get_close_matches(_fold(str(cell)), spec.known_headers, n=1, cutoff=0.8)
+            hint = f"did you mean '{close[0]}'?" if close else f"expected columns: {', '.join(spec.required + spec.optional)}"
+            problems.append(Problem(path, header_line, str(cell), None, "unknown column", hint))
+        elif name in columns.values():
+            problems.append(Problem(path, header_line, str(cell), None, "column given twice", "keep one of them"))
+        else:
+            columns[position] = name
+    missing = [c for c in spec.required if c not in columns.values()]
+    for name in missing:
+        problems.append(Problem(path, header_line, name, None, "required column is missing", f"add a column '{name}' (or its French name '{spec.aliases[name][2 if len(spec.aliases[name]) > 2 else 0]}')"))
+    if missing:
+        return None, problems
+    records = {line: {name: (cells[pos] if pos < len(cells) else None) for pos, name in columns.items()} for line, cells in rows[1:]}
+    frame = pd.DataFrame.from_dict(records, orient="index", columns=[n for n in columns.values() if n not in spec.ignored], dtype=object)
+    for name in spec.required + spec.optional:
+        if name not in frame.columns:
+            frame[name] = None
+    if frame.empty:
+        problems.append(Problem(path, None, None, None, "has a header but no data", "fill it or remove it"))
+        return None, problems
+    frame.index.name = "line"
+    return RawTable(path, frame), problems
+
+
+# --------------------------------------------------------------------------------------------------
+# Schemas (pandera, lazy): every check has a key, rendered as a message and a fix below.
+
+
+def _is_number(value: object) -> bool:
+    try:
+        parse_number(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _number_or_nan(value: object) -> float:
+    try:
+        number = parse_number(value)
+    except ValueError:
+        return math.nan
+    return math.nan if number is None else number
+
+
+def _is_year(value: object) -> bool:
+    try:
+        _parse_year(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _in_horizon(value: object) -> bool:
+    try:
+        return _parse_year(value) in PLAN_YEARS
+    except ValueError:
+        return True  # reported by the year check
+
+
+def _status_key(value: object) -> str | None:
+    if _blank(value):
+        return None
+    folded = _fold(str(value))
+    for key, words in STATUS_VALUES.items():
+        if folded in words:
+            return key
+    return "?"
+
+
+#: check key -> (column reported, message, fix). ``{years}`` and friends are filled in.
+_MESSAGES: dict[str, tuple[str | None, str, str]] = {
+    "missing_indicator": ("indicator_id", "is missing", "give the indicator code, e.g. 1.1 (see 'evaluation plan')"),
+    "unknown_indicator": ("indicator_id", "is not an indicator of the plan", "{suggestion}"),
+    "not_a_year": ("year", "is not a year", "write the year with 4 digits, e.g. 2019"),
+    "year_outside_plan": ("year", "is outside the plan's horizon", "use a year from 2018 to 2021"),
+    "not_a_number": ("value", "is not a number", "use digits, decimal comma allowed, e.g. 1 250,5"),
+    "numerator_not_a_number": ("numerator", "is not a number", "use digits, e.g. 45"),
+    "denominator_not_a_number": ("denominator", "is not a number", "use digits, e.g. 120"),
+    "unknown_status": ("status", "is not a known status", "use provisoire, estimé or définitif (provisional, estimated, final)"),
+    "negative_count": ("value", "is negative, and this indicator counts", "a count is 0 or more"),
+    "percentage_above_100": ("value", "is a percentage above 100", "give the percentage between 0 and 100, e.g. 15 for 15 %"),
+    "milestone_not_binary": ("value", "is not 0 or 1 for a milestone", "write 1 the year the milestone was reached, 0 before"),
+    "qualitative_without_comment": ("comment", "is missing: the indicator is qualitative and a value was given", "describe what was achieved in the comment column"),
+    "duplicate_row": ("indicator_id", "appears twice for this year in this file (first at line {first})", "keep one row per indicator and year"),
+    "ratio_mismatch": ("value", "differs from 100 × numerator / denominator = {ratio}", "correct the value, or leave it blank to compute it"),
+    "zero_denominator": ("denominator", "is zero or negative", "give the number of people the rate is computed on"),
+    "missing_engagement": ("engagement", "is missing", "give the sheet id, e.g. 5a (see 'evaluation plan')"),
+    "unknown_engagement": ("engagement", "is not a sheet of the plan", "{suggestion}"),
+    "negative_amount": ("amount_eur", "is negative", "give the amount spent, in euros, 0 or more"),
+    "amount_not_a_number": ("amount_eur", "is not a number", "use digits, decimal comma allowed, e.g. 70 000"),
+    "duplicate_spending": ("engagement", "appears twice for this year and funder in this file (first at line {first})", "add the amounts into one row"),
+}
+
+
+def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazily
+    import pandera.pandas as pa
+
+    indicators = {i.id: i for i in plan.indicators()}
+
+    def measure_of(ids: pd.Series) -> pd.Series:
+        return ids.map(lambda v: indicators[str(v).strip()].measure if not _blank(v) and str(v).strip() in indicators else None)
+
+    def value_ok(frame: pd.DataFrame, rule: Callable[[Measure | None, float], bool]) -> pd.Series:
+        measures = measure_of(frame["indicator_id"])
+        values = frame["value"].map(_number_or_nan)
+        return pd.Series([math.isnan(v) or rule(m, v) for m, v in zip(measures, values, strict=True)], index=frame.index)
+
+    def not_duplicated(frame: pd.DataFrame) -> pd.Series:
+        keys = frame["indicator_id"].map(lambda v: str(v).strip()) + "|" + frame["year"].map(lambda v: str(_year_or_none(v)))
+        return ~keys.duplicated(keep="first")
+
+    def qualitative_commented(frame: pd.DataFrame) -> pd.Series:
+        measures = measure_of(frame["indicator_id"])
+        has_value = ~frame["value"].map(_blank)
+        has_comment = ~frame["comment"].map(_blank)
+        return ~((measures == Measure.QUALITATIVE) & has_value & ~has_comment)
+
+    def ratio_consistent(frame: pd.DataFrame) -> pd.Series:
+        num = frame["numerator"].map(_number_or_nan)
+        den = frame["denominator"].map(_number_or_nan)
+        val = frame["value"].map(_number_or_nan)
+        ratio = 100 * num / den.where(den > 0)
+        return ~((ratio - val).abs() > 0.05)
+
+    def positive_denominator(frame: pd.DataFrame) -> pd.Series:
+        den = frame["denominator"].map(_number_or_nan)
+        return ~(den <= 0)
+
+    def check(fn: Callable, key: str, element_wise: bool = False) -> pa.Check:
+        return pa.Check(fn, error=key, element_wise=element_wise)
+
+    return pa.DataFrameSchema(
+        {
+            "indicator_id": pa.Column(
+                object,
+                [
+                    check(lambda v: not _blank(v), "missing_indicator", element_wise=True),
+                    check(lambda v: _blank(v) or str(v).strip() in indicators, "unknown_indicator", element_wise=True),
+                ],
+                nullable=True,
+            ),
+            "year": pa.Column(object, [check(_is_year, "not_a_year", True), check(_in_horizon, "year_outside_plan", True)], nullable=True),
+            "value": pa.Column(object, [check(_is_number, "not_a_number", True)], nullable=True),
+            "numerator": pa.Column(object, [check(_is_number, "numerator_not_a_number", True)], nullable=True),
+            "denominator": pa.Column(object, [check(_is_number, "denominator_not_a_number", True)], nullable=True),
+            "status": pa.Column(object, [check(lambda v: _status_key(v) != "?", "unknown_status", True)], nullable=True),
+        },
+        checks=[
+            check(lambda f: value_ok(f, lambda m, v: m not in (Measure.COUNT, Measure.AMOUNT) or v >= 0), "negative_count"),
+            check(lambda f: value_ok(f, lambda m, v: m is not Measure.PERCENTAGE or 0 <= v <= 100), "percentage_above_100"),
+            check(lambda f: value_ok(f, lambda m, v: m is not Measure.MILESTONE or v in (0, 1)), "milestone_not_binary"),
+            check(qualitative_commented, "qualitative_without_comment"),
+            check(not_duplicated, "duplicate_row"),
+            check(positive_denominator, "zero_denominator"),
+            check(ratio_consistent, "ratio_mismatch"),
+        ],
+        strict=False,
+    )
+
+
+def _spending_schema(plan: Plan):  # noqa: ANN202
+    import pandera.pandas as pa
+
+    sheets = {s.id for s in plan.engagements}
+
+    def known(value: object) -> bool:
+        return _blank(value) or normalize_engagement_id(str(value)) in sheets
+
+    def not_duplicated(frame: pd.DataFrame) -> pd.Series:
+        keys = (
+            frame["engagement"].map(lambda v: normalize_engagement_id(str(v)))
+            + "|"
+            + frame["year"].map(lambda v: str(_year_or_none(v)))
+            + "|"
+            + frame["funder"].map(lambda v: "" if _blank(v) else _fold(str(v)))
+        )
+        return ~keys.duplicated(keep="first")
+
+    def non_negative(value: object) -> bool:
+        number = _number_or_nan(value)
+        return math.isnan(number) or number >= 0
+
+    return pa.DataFrameSchema(
+        {
+            "engagement": pa.Column(
+                object,
+                [
+                    pa.Check(lambda v: not _blank(v), error="missing_engagement", element_wise=True),
+                    pa.Check(known, error="unknown_engagement", element_wise=True),
+                ],
+                nullable=True,
+            ),
+            "year": pa.Column(
+                object,
+                [pa.Check(_is_year, error="not_a_year", element_wise=True), pa.Check(_in_horizon, error="year_outside_plan", element_wise=True)],
+                nullable=True,
+            ),
+            "amount_eur": pa.Column(
+                object,
+                [pa.Check(_is_number, error="amount_not_a_number", element_wise=True), pa.Check(non_negative, error="negative_amount", element_wise=True)],
+                nullable=True,
+            ),
+        },
+        checks=[pa.Check(not_duplicated, error="duplicate_spending")],
+        strict=False,
+    )
+
+
+def _year_or_none(value: object) -> int | None:
+    try:
+        return _parse_year(value)
+    except ValueError:
+        return None
+
+
+def _suggest(value: object, choices: Iterable[str]) -> str:
+    text = str(value).strip()
+    choices = list(choices)
+    prefix = text.rsplit(".", 1)[0] + "." if "." in text else None
+    siblings = [c for c in choices if prefix and c.startswith(prefix)]
+    if siblings:
+        return f"sheet {prefix[:-1]} has the indicators {', '.join(siblings)}"
+    close = difflib.get_close_matches(text, choices, n=1, cutoff=0.5)
+    return f"did you mean '{close[0]}'?" if close else "see the codes with 'evaluation plan'"
+
+
+def _run_schema(schema, table: RawTable, choices: Iterable[str]) -> list[Problem]:  # noqa: ANN001
+    import pandera.pandas as pa
+
+    try:
+        schema.validate(table.frame, lazy=True)
+    except pa.errors.SchemaErrors as err:
+        cases = err.failure_cases
+    else:
+        return []
+    problems = []
+    seen: set[tuple[int, str]] = set()
+    choices = list(choices)
+    for case in cases.itertuples(index=False):
+        key = str(case.check)
+        line = case.index
+        if key not in _MESSAGES or line is None or (line, key) in seen:
+            continue
+        seen.add((line, key))
+        column, message, hint = _MESSAGES[key]
+        value = table.frame.at[line, column] if column in table.frame.columns else None
+        extra = {"suggestion": _suggest(value, choices) if key.startswith("unknown_") else "", "first": "", "ratio": ""}
+        if key.startswith("duplicate_"):
+            extra["first"] = str(_first_duplicate(table.frame, line, key))
+        if key == "ratio_mismatch":
+            num = _number_or_nan(table.frame.at[line, "numerator"])
+            den = _number_or_nan(table.frame.at[line, "denominator"])
+            extra["ratio"] = f"{100 * num / den:.2f}".replace(".", ",")
+        problems.append(Problem(table.path, int(line), column, value, message.format(**extra), hint.format(**extra)))
+    problems.sort(key=lambda p: (p.line or 0, p.column or ""))
+    return problems
+
+
+def _first_duplicate(frame: pd.DataFrame, line: int, key: str) -> int:
+    columns = ["indicator_id", "year"] if key == "duplicate_row" else ["engagement", "year", "funder"]
+    target = tuple(str(frame.at[line, c]).strip() for c in columns)
+    for other in frame.index:
+        if tuple(str(frame.at[other, c]).strip() for c in columns) == target:
+            return int(other)
+    return line
+
+
+# --------------------------------------------------------------------------------------------------
+# Typed tables
+
+
+def _files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", ".")))
+
+
+def _monitoring_rows(table: RawTable, plan: Plan) -> pd.DataFrame:
+    indicators = {i.id: i for i in plan.indicators()}
+    rows = []
+    for line, cells in table.frame.iterrows():
+        value = parse_number(cells["value"])
+        numerator, denominator = parse_number(cells["numerator"]), parse_number(cells["denominator"])
+        if value is None and numerator is not None and denominator:
+            value = 100 * numerator / denominator
+        comment = None if _blank(cells["comment"]) else str(cells["comment"]).strip()
+        indicator = indicators[str(cells["indicator_id"]).strip()]
+        if value is None and comment is None:
+            continue  # a row left blank (e.g. a year not yet filled in the template)
+        rows.append(
+            {
+                "indicator_id": indicator.id,
+                "engagement": indicator.engagement,
+                "year": _parse_year(cells["year"]),
+                "value": math.nan if value is None else value,
+                "numerator": math.nan if numerator is None else numerator,
+                "denominator": math.nan if denominator is None else denominator,
+                "status": _status_key(cells["status"]),
+                "source": None if _blank(cells["source"]) else str(cells["source"]).strip(),
+                "comment": comment,
+                "file": table.path.name,
+                "line": int(line),
+            }
+        )
+    return pd.DataFrame(rows, columns=MONITORING_COLUMNS)
+
+
+MONITORING_COLUMNS = ["indicator_id", "engagement", "year", "value", "numerator", "denominator", "status", "source", "comment", "file", "line"]
+SPENDING_COLUMNS = ["engagement", "year", "amount_eur", "funder", "comment", "file", "line"]
+
+
+def _spending_rows(table: RawTable) -> pd.DataFrame:
+    rows = []
+    for line, cells in table.frame.iterrows():
+        amount = parse_number(cells["amount_eur"])
+        if amount is None:
+            continue
+        rows.append(
+            {
+                "engagement": normalize_engagement_id(str(cells["engagement"])),
+                "year": _parse_year(cells["year"]),
+                "amount_eur": amount,
+                "funder": None if _blank(cells["funder"]) else str(cells["funder"]).strip(),
+                "comment": None if _blank(cells["comment"]) else str(cells["comment"]).strip(),
+                "file": table.path.name,
+                "line": int(line),
+            }
+        )
+    return pd.DataFrame(rows, columns=SPENDING_COLUMNS)
+
+
+def _cross_file_duplicates(frame: pd.DataFrame, keys: list[str], folder: Path, what: str) -> list[Problem]:
+    problems = []
+    first: dict[tuple, tuple[str, int]] = {}
+    for record in frame.itertuples(index=False):
+        key = tuple("" if pd.isna(getattr(record, k)) else getattr(record, k) for k in keys)
+        place = (record.file, record.line)
+        if key in first and first[key][0] != record.file:
+            other_file, other_line = first[key]
+            problems.append(
+                Problem(
+                    folder / record.file,
+                    record.line,
+                    keys[0],
+                    " / ".join(str(k) for k in key if k != ""),
+                    f"is also given in {other_file}, line {other_line}",
+                    f"keep the {what} in one file only",
+                )
+            )
+        first.setdefault(key, place)
+    return problems
+
+
+def _load(folder: Path, spec: TableSpec, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
+    problems: list[Problem] = []
+    frames = []
+    if spec.kind == "monitoring":
+        schema, choices = _monitoring_schema(plan), [i.id for i in plan.indicators()]
+    else:
+        schema, choices = _spending_schema(plan), [s.id for s in plan.engagements]
+    for path in _files(folder):
+        table, read_problems = read_raw(path, spec)
+        problems += read_problems
+        if table is None:
+            continue
+        file_problems = _run_schema(schema, table, choices)
+        problems += file_problems
+        bad_lines = {p.line for p in file_problems}
+        good = RawTable(table.path, table.frame.loc[[i for i in table.frame.index if i not in bad_lines]])
+        frames.append(_monitoring_rows(good, plan) if spec.kind == "monitoring" else _spending_rows(good))
+    columns = MONITORING_COLUMNS if spec.kind == "monitoring" else SPENDING_COLUMNS
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    keys = ["indicator_id", "year"] if spec.kind == "monitoring" else ["engagement", "year", "funder"]
+    problems += _cross_file_duplicates(frame, keys, folder, "value" if spec.kind == "monitoring" else "amount")
+    frame = frame.astype({"year": "int64"}) if not frame.empty else frame
+    return frame, problems
+
+
+def load_monitoring(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
+    """Realised values of every file of ``monitoring/``, and the problems found (rows with a problem are left out).
+
+    Columns: indicator_id, engagement, year, value (float; NaN for a qualitative comment), numerator,
+    denominator, status (provisional / estimated / final / None), source, comment, file, line.
+    """
+    return _load(dataset.path / "monitoring", MONITORING, plan)
+
+
+def load_spending(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
+    """Spending of every file of ``spending/``: engagement, year, amount_eur, funder, comment, file, line."""
+    return _load(dataset.path / "spending", SPENDING, plan)
+
+
+def validate_dataset(dataset: Dataset, plan: Plan) -> tuple[list[Problem], dict[str, int]]:
+    """Every problem of every input file of the data directory, and row counts per folder."""
+    monitoring, problems = load_monitoring(dataset, plan)
+    spending, spending_problems = load_spending(dataset, plan)
+    counts = {
+        "monitoring_files": len(_files(dataset.path / "monitoring")),
+        "monitoring_rows": len(monitoring),
+        "spending_files": len(_files(dataset.path / "spending")),
+        "spending_rows": len(spending),
+    }
+    return problems + spending_problems, counts
