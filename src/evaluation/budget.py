@@ -64,9 +64,9 @@ PERSON_OR_JOB_UNITS: tuple[str, ...] = (
     "retours",
 )
 
-EXECUTION_COLUMNS = ["engagement", "year", "planned_eur", "spent_eur", "execution_pct"]
-TOTALS_COLUMNS = ["engagement", "planned_to_date_eur", "spent_to_date_eur", "execution_pct", "years_reported"]
-COST_COLUMNS = [
+EXECUTION_COLUMNS = ("engagement", "year", "planned_eur", "spent_eur", "execution_pct")
+TOTALS_COLUMNS = ("engagement", "planned_to_date_eur", "spent_to_date_eur", "execution_pct", "years_reported")
+COST_COLUMNS = (
     "indicator_id",
     "engagement",
     "label",
@@ -74,7 +74,7 @@ COST_COLUMNS = [
     "spent_to_date_eur",
     "outcomes_to_date",
     "cost_per_outcome_eur",
-]
+)
 
 
 def planned_frame(plan: Plan) -> pd.DataFrame:
@@ -105,7 +105,7 @@ def execution_table(plan: Plan, spending: pd.DataFrame, funder: str | None = Non
     spent = _spent(plan, spending, funder)
     table = planned.merge(spent, on=["engagement", "year"], how="left")
     table["execution_pct"] = _rate(table["spent_eur"], table["planned_eur"])
-    return table[EXECUTION_COLUMNS]
+    return table[list(EXECUTION_COLUMNS)]
 
 
 def execution_totals(plan: Plan, spending: pd.DataFrame, year: int, funder: str | None = None) -> pd.DataFrame:
@@ -139,7 +139,7 @@ def execution_totals(plan: Plan, spending: pd.DataFrame, year: int, funder: str 
         }
     ).reset_index()
     totals["execution_pct"] = _rate(totals["spent_to_date_eur"], totals["planned_to_date_eur"])
-    return totals[TOTALS_COLUMNS]
+    return totals[list(TOTALS_COLUMNS)]
 
 
 def counts_persons_or_jobs(indicator: Indicator) -> bool:
@@ -188,8 +188,10 @@ def cost_per_outcome(
         outcomes = _outcomes_to_date(indicator, window, year)
         cost = spent / outcomes if outcomes and not math.isnan(outcomes) else math.nan
         rows.append((indicator.id, indicator.engagement, indicator.label, indicator.unit, spent, outcomes, cost))
-    frame = pd.DataFrame(rows, columns=COST_COLUMNS)
-    return frame.astype({"spent_to_date_eur": "float64", "outcomes_to_date": "float64", "cost_per_outcome_eur": "float64"})
+    frame = pd.DataFrame(rows, columns=list(COST_COLUMNS))
+    return frame.astype(
+        {"spent_to_date_eur": "float64", "outcomes_to_date": "float64", "cost_per_outcome_eur": "float64"}
+    )
 
 
 # --------------------------------------------------------------------------------------------------

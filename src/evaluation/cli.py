@@ -41,6 +41,13 @@ def _build_parser() -> argparse.ArgumentParser:
     template.add_argument("engagement", help="sheet id: 1..17, 4a, 5a, 5b, 5c, gouvernance, evaluation")
     template.add_argument("--out", type=Path, required=True, help="the .xlsx file to write")
 
+    gaps = sub.add_parser("gaps", help="the target-gap table: realised against target, per indicator, for one year")
+    gaps.add_argument("--year", type=int, required=True, help="year of the assessment (2018-2021)")
+    gaps.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+    gaps.add_argument("--format", choices=("text", "json", "csv", "xlsx"), default="text")
+    gaps.add_argument("--out", type=Path, default=None, help="file to write (required for xlsx; stdout otherwise)")
+    gaps.add_argument("--tolerance", type=float, default=None, help="share of the planned change tolerated to be 'on track' (default 0.10)")
+
     run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
     run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
     run.add_argument(
@@ -180,7 +187,75 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return 0
 
 
-_COMMANDS = {"plan": _cmd_plan, "audit": _cmd_audit, "run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}
+def _monitoring_or_fail(plan, dataset):  # noqa: ANN001, ANN202
+    """Validated monitoring rows; any problem stops the command (a gap computed on bad data misleads)."""
+    from evaluation.intake import ValidationFindings, format_problems, load_monitoring
+
+    monitoring, problems = load_monitoring(dataset, plan)
+    if problems:
+        for line in format_problems(problems, limit=20):
+            print(line, file=sys.stderr)
+        raise ValidationFindings(problems)
+    return monitoring
+
+
+def _cmd_gaps(args: argparse.Namespace) -> int:
+    from evaluation.io import atomic_write_bytes, atomic_write_text, load_dataset
+    from evaluation.plan import load_plan
+    from evaluation.targets import DEFAULT_TOLERANCE, STATUS_FR, Status, gap_table
+
+    if args.year not in PLAN_YEARS:
+        raise UsageError(f"--year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    tolerance = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
+    if not 0 <= tolerance < 1:
+        raise UsageError(f"--tolerance must be within [0, 1), got {tolerance}")
+    if args.format == "xlsx" and args.out is None:
+        raise UsageError("--format xlsx needs --out FILE.xlsx")
+    plan = load_plan(args.plan_dir)
+    dataset = load_dataset(args.data)
+    table = gap_table(plan, _monitoring_or_fail(plan, dataset), args.year, tolerance=tolerance)
+    if args.format == "xlsx":
+        import io
+
+        buffer = io.BytesIO()
+        table.to_excel(buffer, index=False, sheet_name=f"ecarts_{args.year}")
+        atomic_write_bytes(args.out, buffer.getvalue())
+        print(f"written: {args.out}", file=sys.stderr)
+        return 0
+    if args.format == "json":
+        text = table.to_json(orient="records", force_ascii=False, indent=2) + "\n"
+    elif args.format == "csv":
+        text = table.to_csv(index=False)
+    else:
+        text = _gaps_text(table, STATUS_FR, Status)
+        if dataset.demo:
+            text = "DONNÉES DE DÉMONSTRATION (synthétiques)\n" + text
+    if args.out is not None:
+        atomic_write_text(args.out, text)
+        print(f"written: {args.out}", file=sys.stderr)
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _gaps_text(table, labels, status_type) -> str:  # noqa: ANN001
+    from evaluation.formatting import format_number
+
+    def num(value: float) -> str:
+        return format_number(value, 1) if value == value and value is not None else "–"
+
+    lines = [f"{'indicateur':<14}{'réalisé':>12}{'cible':>12}{'atteinte %':>12}{'attendu':>12}{'écart':>12}  statut"]
+    for row in table.itertuples(index=False):
+        lines.append(
+            f"{row.indicator_id:<14}{num(row.realised):>12}{num(row.target):>12}{num(row.achievement_pct):>12}"
+            f"{num(row.expected):>12}{num(row.gap_to_expected):>12}  {labels[status_type(row.status)]}"
+        )
+    counts = table["status"].value_counts()
+    lines.append(", ".join(f"{labels[status_type(k)]} : {v}" for k, v in counts.items()))
+    return "\n".join(lines) + "\n"
+
+
+_COMMANDS = {"gaps": _cmd_gaps, "plan": _cmd_plan, "audit": _cmd_audit, "run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

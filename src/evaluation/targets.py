@@ -18,8 +18,8 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
 3. **Linear path.** Start point: ``(baseline.year, baseline.value)``, with :data:`REFERENCE_YEAR` when
    the baseline has no year. Without a baseline: ``(plan_start - 1, 0)`` for cumulative indicators and
    for count or amount ``level`` indicators (nothing done before the plan); no start point for
-   ``per_year`` indicators and for percentage ``level`` indicators (the target applies from the
-   start: the expected value is the target every year). End point: ``(target.year, t)`` where ``t`` is
+   ``per_year`` indicators, for percentage ``level`` indicators and for ``maintain`` indicators (the
+   target applies from the start: the expected value is the target every year). End point: ``(target.year, t)`` where ``t`` is
    the target value, or the range's min. ``expected(Y) = s + (t - s) * (Y - s_year) / (target.year -
    s_year)``, equal to ``t`` once ``Y >= target.year`` and to ``s`` while ``Y <= s_year`` (no
    extrapolation before the start point). None for qualitative, milestone and no-target indicators.
@@ -173,6 +173,8 @@ def path_start(indicator: Indicator, *, plan_start: int = 2018) -> tuple[int, fl
     if indicator.baseline is not None:
         year = indicator.baseline.year if indicator.baseline.year is not None else REFERENCE_YEAR
         return year, indicator.baseline.value
+    if indicator.direction is Direction.MAINTAIN:
+        return None  # a level to hold, not to build up
     if indicator.cumulation is Cumulation.CUMULATIVE or (
         indicator.cumulation is Cumulation.LEVEL and indicator.measure in (Measure.COUNT, Measure.AMOUNT)
     ):

@@ -16,6 +16,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.audit import Finding, audit_plan, findings_for
+from evaluation.budget import cost_per_outcome, execution_table, execution_totals
 from evaluation.config import PLAN_YEARS
 from evaluation.errors import UsageError
 from evaluation.formatting import (
@@ -28,8 +29,11 @@ from evaluation.formatting import (
     html_list,
     html_table,
 )
+from evaluation.intake import Problem
 from evaluation.io import Dataset, load_dataset
+from evaluation.monitoring import MonitoringData, load_monitoring_data, on_track_share, status_counts
 from evaluation.plan import Cumulation, Direction, Engagement, Indicator, Measure, Plan, load_plan
+from evaluation.targets import STATUS_FR, Status, expected_value
 
 __all__ = [
     "EngagementContext",
@@ -103,6 +107,8 @@ class EngagementContext:
     dataset: Dataset
     year: int
     findings: tuple[Finding, ...]
+    data: MonitoringData
+    gaps: pd.DataFrame
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -120,7 +126,11 @@ def engagement_context(engagement_id: str, year: int, data_dir: str = "") -> Eng
     plan = load_plan()
     sheet = plan.engagement(str(engagement_id))
     dataset = load_dataset(data_dir or None)
-    return EngagementContext(plan, sheet, dataset, year, tuple(findings_for(audit_plan(plan), sheet)))
+    data = load_monitoring_data(plan, dataset)
+    gaps = data.gaps(plan, year)
+    return EngagementContext(
+        plan, sheet, dataset, year, tuple(findings_for(audit_plan(plan), sheet)), data, gaps[gaps["engagement"] == sheet.id]
+    )
 
 
 class Chart:
@@ -360,3 +370,190 @@ def findings_block(
     if not rows:
         return Html(f"<p><em>{html.escape(empty)}</em></p>", "audit")
     return Html(html_table(pd.DataFrame(rows), caption=f"Constats de l'audit du plan ({len(rows)})"), "audit")
+
+
+# --------------------------------------------------------------------------------------------------
+# Monitoring: realised values, target gaps, budget execution
+
+
+_STATUS_MARK = {"provisional": " (p)", "estimated": " (e)"}
+
+
+def data_problems_block(problems: Iterable[Problem]) -> Html:
+    """A warning when rows of the data files were left out; nothing otherwise."""
+    problems = list(problems)
+    if not problems:
+        return Html("", "aucun problème de données")
+    shown = "".join(f"<li>{html.escape(str(p))}</li>" for p in problems[:5])
+    more = f"<li>… et {len(problems) - 5} autre(s)</li>" if len(problems) > 5 else ""
+    return Html(
+        f'<div class="ev-banner">Attention : {len(problems)} problème(s) dans les fichiers de données ; '
+        f"les lignes concernées sont écartées de ce rapport (liste complète : <code>evaluation validate</code>).<ul>{shown}{more}</ul></div>",
+        "problèmes de données",
+    )
+
+
+def _value_text(value: float, ind: Indicator) -> str:
+    if ind.measure is Measure.MILESTONE:
+        return "franchi" if value == 1 else "non franchi"
+    return _with_unit(value, ind) if ind.measure is not Measure.PERCENTAGE else format_pct(value, 1 if not float(value).is_integer() else 0)
+
+
+def realisations_frame(ctx: EngagementContext) -> pd.DataFrame:
+    """One row per indicator: the values reported each year ((p) provisional, (e) estimated), the target and the year's status."""
+    realised = ctx.data.realised
+    gaps = ctx.gaps.set_index("indicator_id")
+    rows = []
+    for ind in ctx.sheet.indicators:
+        mine = realised[realised["indicator_id"] == ind.id].set_index("year")
+        row = {"Code": ind.id, "Résultat attendu": ind.label}
+        for year in PLAN_YEARS:
+            if year in mine.index and not pd.isna(mine.at[year, "value"]):
+                row[str(year)] = _value_text(mine.at[year, "value"], ind) + _STATUS_MARK.get(str(mine.at[year, "status"]), "")
+            elif year in mine.index:
+                row[str(year)] = "commentaire"
+            else:
+                row[str(year)] = "–"
+        gap = gaps.loc[ind.id]
+        row["Cible"] = target_text(ind) + (f" ({ind.target.year})" if ind.measure is not Measure.QUALITATIVE else "")
+        row[f"Atteinte {ctx.year}"] = "–" if pd.isna(gap["achievement_pct"]) else format_pct(gap["achievement_pct"], 0)
+        row[f"Attendu {ctx.year}"] = "–" if pd.isna(gap["expected"]) else _value_text(gap["expected"], ind)
+        row["Statut"] = STATUS_FR[Status(gap["status"])]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def realisations_block(ctx: EngagementContext) -> Html:
+    frame = realisations_frame(ctx)
+    comments = ctx.data.realised[(ctx.data.realised["engagement"] == ctx.sheet.id) & ctx.data.realised["comment"].notna()]
+    notes = "".join(
+        f"<li>{html.escape(r.indicator_id)} ({r.year}) : {html.escape(str(r.comment))}</li>" for r in comments.itertuples()
+    )
+    notes = f"<p><b>Commentaires des partenaires</b></p><ul>{notes}</ul>" if notes else ""
+    caption = f"Réalisations et situation au regard des cibles en {ctx.year}"
+    return Html(html_table(frame, numeric=[str(y) for y in PLAN_YEARS] + [f"Atteinte {ctx.year}"], caption=caption) + notes, "réalisations")
+
+
+def trajectory_chart(ctx: EngagementContext) -> Chart | Html:
+    """For each quantified indicator: the values reported (cumulated for cumulative ones) against the expected linear path."""
+    indicators = [i for i in ctx.sheet.indicators if i.is_quantitative]
+    if not indicators:
+        return Html("<p><em>Aucun indicateur chiffré : pas de trajectoire à représenter.</em></p>", "trajectoires")
+    columns = min(3, len(indicators))
+    rows = -(-len(indicators) // columns)
+    figure = Figure(figsize=(4.2 * columns, 3.0 * rows), dpi=90)
+    axes_grid = figure.subplots(rows, columns, squeeze=False)
+    realised = ctx.data.realised
+    for axes, ind in zip(axes_grid.flat, indicators, strict=False):
+        mine = realised[realised["indicator_id"] == ind.id].set_index("year")["value"].dropna().sort_index()
+        if ind.cumulation is Cumulation.CUMULATIVE:
+            mine = mine.cumsum()
+        last = max(PLAN_YEARS[-1], ind.target.year)
+        years = list(range(PLAN_YEARS[0] - 1, last + 1))
+        path = [expected_value(ind, y) for y in years]
+        axes.plot(years, path, linestyle="--", color="#888888", label="trajectoire attendue")
+        axes.plot(mine.index, mine.values, marker="o", color="#2b6cb0", label="réalisé" + (" (cumul)" if ind.cumulation is Cumulation.CUMULATIVE else ""))
+        axes.set_title(f"{ind.id} – {ind.label[:45]}{'…' if len(ind.label) > 45 else ''}", fontsize=8)
+        axes.axvline(ctx.year, color="#d39e00", linewidth=0.8)
+        axes.tick_params(labelsize=7)
+        axes.set_xticks(years[1:])
+        axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value))
+    for axes in list(axes_grid.flat)[len(indicators):]:
+        axes.set_visible(False)
+    axes_grid.flat[0].legend(fontsize=7, loc="upper left")
+    figure.tight_layout()
+    return Chart(figure, "graphique : trajectoires")
+
+
+def execution_block(ctx: EngagementContext) -> Html:
+    """Planned MEL financing against reported spending, per year and to date, and costs per outcome."""
+    table = execution_table(ctx.plan, ctx.data.spending)
+    mine = table[table["engagement"] == ctx.sheet.id]
+    rows = [
+        {
+            "Année": str(r.year),
+            "Prévu (MEL)": format_eur(r.planned_eur),
+            "Dépensé (tous financeurs)": format_eur(r.spent_eur, missing="non renseigné"),
+            "Taux d'exécution": "–" if pd.isna(r.execution_pct) else format_pct(r.execution_pct, 0),
+        }
+        for r in mine.itertuples()
+    ]
+    totals = execution_totals(ctx.plan, ctx.data.spending, ctx.year)
+    total = totals[totals["engagement"] == ctx.sheet.id].iloc[0]
+    rows.append(
+        {
+            "Année": f"2018-{ctx.year}",
+            "Prévu (MEL)": format_eur(total["planned_to_date_eur"]),
+            "Dépensé (tous financeurs)": format_eur(total["spent_to_date_eur"], missing="non renseigné"),
+            "Taux d'exécution": "–" if pd.isna(total["execution_pct"]) else format_pct(total["execution_pct"], 0),
+        }
+    )
+    markup = html_table(pd.DataFrame(rows), numeric=["Prévu (MEL)", "Dépensé (tous financeurs)", "Taux d'exécution"], caption="Exécution budgétaire")
+    costs = cost_per_outcome(ctx.plan, ctx.data.spending, ctx.data.realised, ctx.year)
+    costs = costs[costs["engagement"] == ctx.sheet.id]
+    if not costs.empty:
+        cost_rows = [
+            {
+                "Indicateur": f"{r.indicator_id} – {r.label}",
+                f"Dépensé 2018-{ctx.year}": format_eur(r.spent_to_date_eur, missing="non renseigné"),
+                "Résultats": format_number(r.outcomes_to_date),
+                "Coût par résultat": format_eur(r.cost_per_outcome_eur, missing="–"),
+            }
+            for r in costs.itertuples()
+        ]
+        markup += html_table(
+            pd.DataFrame(cost_rows),
+            numeric=[f"Dépensé 2018-{ctx.year}", "Résultats", "Coût par résultat"],
+            caption="Coût par personne ou emploi (dépense totale de la fiche rapportée à chaque indicateur : ces coûts ne s'additionnent pas)",
+        )
+    return Html(markup, "exécution budgétaire")
+
+
+# --------------------------------------------------------------------------------------------------
+# Plan-wide monitoring (yearly report)
+
+
+def status_counts_block(plan: Plan, gaps: pd.DataFrame) -> Html:
+    counts = status_counts(plan, gaps)
+    labels = {p.id: f"Priorité {p.id[1:]}" for p in plan.priorities} | {"transversal": "Gouvernance et évaluation", "total": "Total"}
+    frame = counts.rename(index=labels, columns={s.value: STATUS_FR[s] for s in Status}).reset_index(names="")
+    frame = frame.astype({c: str for c in frame.columns})
+    return Html(html_table(frame, numeric=[c for c in frame.columns if c], caption="Nombre d'indicateurs par statut"), "statuts par priorité")
+
+
+def status_heatmap(plan: Plan, realised: pd.DataFrame) -> Chart:
+    """Engagements × years: share of indicators with a target achieved or on track (seaborn heatmap)."""
+    import seaborn as sns
+
+    share = on_track_share(plan, realised)
+    names = {s.id: (f"{s.number} {s.title}" if s.number else s.title)[:48] for s in plan.engagements}
+    share = share.rename(index=names)
+    figure = Figure(figsize=(7.5, 8.5), dpi=90)
+    axes = figure.subplots()
+    sns.heatmap(share, annot=share.map(lambda v: "" if pd.isna(v) else format_number(v, 0)), fmt="", cmap="RdYlGn", vmin=0, vmax=100, cbar_kws={"label": "% atteints ou en bonne voie"}, ax=axes, linewidths=0.5)
+    axes.set_xlabel("Année")
+    axes.set_ylabel("")
+    axes.tick_params(labelsize=8)
+    axes.set_title("Part des indicateurs chiffrés atteints ou en bonne voie (case vide : aucun indicateur chiffré)", fontsize=9)
+    figure.tight_layout()
+    return Chart(figure, "carte de chaleur des statuts")
+
+
+def monitoring_table_block(plan: Plan, gaps: pd.DataFrame, year: int) -> Html:
+    """Every indicator of the plan with its realised value, target, achievement and status for ``year``."""
+    indicators = {i.id: i for i in plan.indicators()}
+    rows = []
+    for r in gaps.itertuples():
+        ind = indicators[r.indicator_id]
+        rows.append(
+            {
+                "Code": r.indicator_id,
+                "Résultat attendu": ind.label,
+                f"Réalisé {year}": "–" if pd.isna(r.realised) else _value_text(r.realised, ind),
+                "Cible": target_text(ind),
+                "Échéance": str(ind.target.year),
+                "Atteinte": "–" if pd.isna(r.achievement_pct) else format_pct(r.achievement_pct, 0),
+                "Statut": STATUS_FR[Status(r.status)],
+            }
+        )
+    return Html(html_table(pd.DataFrame(rows), numeric=[f"Réalisé {year}", "Atteinte"], caption=f"Suivi de tous les indicateurs en {year}"), "tableau de suivi")

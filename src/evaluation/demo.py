@@ -1,0 +1,607 @@
+"""Seeded generator of the SYNTHETIC demo dataset (``data/demo/``): monitoring values and spending.
+
+**Nothing this module produces is real.** The plan referential is real; every value, status, source,
+comment and amount written here is drawn at random, to exercise the reports and the tests, and must
+never be quoted as a fact about the MEL plan. ``data/demo/dataset.yaml`` declares the folder
+``demo: true``.
+
+Run ``python -m evaluation.demo [--out DIR]`` to rewrite the files (default: the package's
+``data/demo/``). The output depends only on the plan and on the seed (:data:`DEMO_SEED`): one
+``numpy.random.default_rng(seed)`` per table, drawn in plan order, so two runs write the same bytes.
+
+Monitoring (``indicator_id, year, value, status, source, comment``), years 2018-2021
+    Every indicator with a quantified target (``Indicator.is_quantitative``) and every milestone gets
+    a *scenario* (:class:`Scenario`), by a random permutation of fixed quotas (:data:`SCENARIO_SHARES`):
+
+    - ``on_track``: at its target year the indicator covers 95-115 % of the way from its start value
+      to its target (a range's target is drawn within the range); a milestone is done in its year.
+    - ``behind``: 45-85 % of the way (a range is measured against its min); a milestone is done one
+      or two years late, or not done when that falls after 2021.
+    - ``gaps``: 60-105 % of the way, and one or two years are not reported (at least one is); a
+      milestone is not done (0) and some years are not reported.
+    - ``silent``: nothing reported.
+
+    The values follow the indicator's semantics. ``cumulative``: yearly increments (integers for
+    counts) whose running total reaches the scenario's figure at the target year; after the target
+    year a smaller yearly increment continues. ``per_year`` and ``level``: a straight path from a
+    start value to the scenario's figure at the target year (flat afterwards, with noise), where the
+    start value is the baseline when the plan gives one ("passer de 300 à 400" starts near 300), else
+    0 for counts and amounts at a ``level``, 50-80 % of the target for percentages and ``per_year``
+    counts, 130-160 % of it for a decreasing indicator, and the figure itself for ``maintain``. A
+    target beyond 2021 (17.2, 2024) is approached on a path ending at its year. Counts are
+    non-negative integers (stochastic rounding), stocks of a ``level`` count do not go down, a
+    ``level`` count of communes or quartiers never exceeds its target, percentages stay within
+    0-100 (one decimal), amounts are rounded to the euro. Milestones: 1 the year done, 0 the years
+    before; a ``level`` milestone is not reported after it is done, a ``per_year`` one (an annual
+    barometer) is 1 every year from then on.
+
+    ``status``: 2021 values are ``provisional`` for about half the indicators (one draw per
+    indicator), ``final`` otherwise; earlier years are ``final``, about 1 in 20 ``estimated``.
+    ``source``: a partner chosen by the engagement (:data:`SOURCES`). ``comment``: empty, except
+    for estimated values, a few 2020 values (the health crisis) and :data:`QUALITATIVE_ROWS`
+    qualitative indicators that get one 2021 row with no value and a French comment.
+
+Spending (``engagement, year, amount_eur, funder``)
+    For each sheet and year where the plan gives a MEL financing figure above 0: one ``MEL`` row of
+    the planned amount times an execution factor (85 % of the rows 60-110 %, 10 % 30-60 %, 5 %
+    110-125 %), rounded to the euro. 2021 is not yet reported for about a third of the sheets, an
+    earlier year for about 1 in 20. A co-financer the plan quantifies (an amount or a share) gets a
+    row in the same years: its counterpart is taken proportional to the MEL's yearly financing
+    (amount x yearly MEL / MEL total, or yearly MEL x share / (100 - share)), times its own factor.
+
+Files written by :func:`write_demo` (header on line 1, no comment line):
+``monitoring/priorite_1_2.csv`` (sheets of P1 and P2: UTF-8, ``,``, decimal point, English headers
+and statuses), ``monitoring/priorites_3_a_6.csv`` (the other sheets: Windows-1252, ``;``, decimal
+comma, French headers and statuses) and ``spending/depenses_mel.csv`` (UTF-8 with BOM, ``;``,
+decimal comma, French headers).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from evaluation.config import DEMO_DATA_DIR, PLAN_YEARS
+from evaluation.io import atomic_write_bytes
+from evaluation.plan import (
+    Cofinancing,
+    Cumulation,
+    Direction,
+    Engagement,
+    Indicator,
+    Measure,
+    Plan,
+    Target,
+    load_plan,
+)
+
+__all__ = [
+    "DEMO_SEED",
+    "Scenario",
+    "SCENARIO_SHARES",
+    "SOURCES",
+    "QUALITATIVE_ROWS",
+    "MONITORING_COLUMNS",
+    "SPENDING_COLUMNS",
+    "MonitoringFile",
+    "MONITORING_FILES",
+    "SPENDING_FILE",
+    "assign_scenarios",
+    "generate_monitoring",
+    "generate_spending",
+    "write_demo",
+    "main",
+]
+
+#: The seed of the committed demo files (the date the Conseil métropolitain voted the plan).
+DEMO_SEED = 20180615
+
+FIRST_YEAR, LAST_YEAR = PLAN_YEARS[0], PLAN_YEARS[-1]
+#: The year before the plan: where a path without a baseline year starts.
+_START_YEAR = FIRST_YEAR - 1
+
+
+class Scenario(StrEnum):
+    """How a synthetic indicator behaves (see the module docstring)."""
+
+    ON_TRACK = "on_track"
+    BEHIND = "behind"
+    GAPS = "gaps"
+    SILENT = "silent"
+
+
+#: Share of the indicators given each scenario (quotas by largest remainder, then shuffled).
+SCENARIO_SHARES: tuple[tuple[Scenario, float], ...] = (
+    (Scenario.ON_TRACK, 0.50),
+    (Scenario.BEHIND, 0.25),
+    (Scenario.GAPS, 0.15),
+    (Scenario.SILENT, 0.10),
+)
+
+#: Fraction of the way from the start value to the target covered at the target year (uniform bounds).
+_PROGRESS = MappingProxyType(
+    {Scenario.ON_TRACK: (0.95, 1.15), Scenario.BEHIND: (0.45, 0.85), Scenario.GAPS: (0.60, 1.05)}
+)
+
+#: The partner who reports an engagement's values (plausible names, synthetic attribution).
+SOURCES = MappingProxyType(
+    {
+        "1": "MEL - facilitateurs clause d'insertion",
+        "2": "Pôle emploi",
+        "3": "CCI Grand Lille",
+        "4": "PDEC",
+        "4a": "MEL - service emploi",
+        "5": "Fabrique MEL Entreprendre (opérateurs)",
+        "5a": "Anis (opérateur)",
+        "5b": "MEL - service développement économique",
+        "5c": "Ville de Lille",
+        "6": "Comité local Territoire zéro chômeur",
+        "7": "Lille's Agency",
+        "8": "Éducation nationale",
+        "9": "Mission locale",
+        "10": "Opérateurs (Nes & Cité, Sport dans la Ville)",
+        "11": "Opérateur mobilité (marché public)",
+        "12": "MEL - projet EYES",
+        "13": "MEL - service renouvellement urbain",
+        "14": "MEL - service développement économique",
+        "15": "MEL - service développement économique",
+        "16": "MEL - service emploi",
+        "17": "MEL - marketing territorial",
+        "gouvernance": "MEL - service emploi",
+        "evaluation": "MEL - mission évaluation",
+    }
+)
+_DEFAULT_SOURCE = "MEL - service emploi"
+
+#: How many qualitative indicators get a commented 2021 row.
+QUALITATIVE_ROWS = 5
+_QUALITATIVE_COMMENTS = (
+    "Démarche engagée avec 3 communes",
+    "Premières réunions tenues avec les partenaires ; bilan attendu en 2022",
+    "Action reportée en raison de la crise sanitaire",
+    "Travail en cours, pas de résultat mesurable à ce stade",
+    "Deux comités de pilotage tenus dans l'année",
+    "Retours qualitatifs recueillis lors d'entretiens avec les opérateurs",
+)
+_ESTIMATED_COMMENT = "Estimation du service, bilan de l'opérateur non reçu"
+_CRISIS_COMMENT = "Activité réduite pendant les confinements (crise sanitaire)"
+
+#: Territory units of ``level`` counts capped at their target: 21 communes with a QPV and 26 quartiers
+#: are whole sets that cannot be exceeded (the cap also applies to smaller targets of these units).
+_CAPPED_UNITS = ("communes", "quartiers")
+
+MONITORING_COLUMNS = ("indicator_id", "year", "value", "status", "source", "comment")
+SPENDING_COLUMNS = ("engagement", "year", "amount_eur", "funder")
+_MONITORING_HEADERS_FR = ("indicateur", "année", "valeur", "statut", "source", "commentaire")
+_SPENDING_HEADERS_FR = ("engagement", "année", "montant_eur", "financeur")
+_STATUS_FR = MappingProxyType({"provisional": "provisoire", "estimated": "estimé", "final": "définitif"})
+
+
+@dataclass(frozen=True)
+class MonitoringFile:
+    """A monitoring file of the demo: its path under the data folder, the priorities of the sheets it
+    holds (None: the transversal sheets gouvernance and evaluation) and whether it is a French CSV."""
+
+    path: str
+    priorities: tuple[str | None, ...]
+    french: bool
+
+
+MONITORING_FILES = (
+    MonitoringFile("monitoring/priorite_1_2.csv", ("P1", "P2"), french=False),
+    MonitoringFile("monitoring/priorites_3_a_6.csv", ("P3", "P4", "P5", "P6", None), french=True),
+)
+SPENDING_FILE = "spending/depenses_mel.csv"
+
+
+# --------------------------------------------------------------------------------------------------
+# Scenarios
+
+
+def _quotas(count: int) -> list[Scenario]:
+    """``count`` scenarios in the proportions of :data:`SCENARIO_SHARES` (largest remainder)."""
+    exact = [share * count for _, share in SCENARIO_SHARES]
+    sizes = [math.floor(x) for x in exact]
+    by_remainder = sorted(range(len(exact)), key=lambda i: (sizes[i] - exact[i], i))
+    for i in by_remainder[: count - sum(sizes)]:
+        sizes[i] += 1
+    return [scenario for (scenario, _), size in zip(SCENARIO_SHARES, sizes, strict=True) for _ in range(size)]
+
+
+def _generated(plan: Plan) -> tuple[list[Indicator], list[Indicator]]:
+    """The indicators that get values: quantitative ones, and milestones (plan order)."""
+    indicators = list(plan.indicators())
+    quantitative = [i for i in indicators if i.is_quantitative]
+    milestones = [i for i in indicators if i.measure is Measure.MILESTONE]
+    return quantitative, milestones
+
+
+def _assign(plan: Plan, rng: np.random.Generator) -> dict[str, Scenario]:
+    """Scenario per indicator id: quotas shuffled among quantitative indicators, then among milestones."""
+    assigned: dict[str, Scenario] = {}
+    for group in _generated(plan):
+        quotas = _quotas(len(group))
+        order = rng.permutation(len(group))
+        assigned.update({group[int(k)].id: quotas[n] for n, k in enumerate(order)})
+    return assigned
+
+
+def assign_scenarios(plan: Plan, seed: int = DEMO_SEED) -> pd.DataFrame:
+    """The scenario of every generated indicator, as :func:`generate_monitoring` draws it.
+
+    Columns ``indicator_id``, ``kind`` (``quantitative`` or ``milestone``), ``scenario`` (plan order).
+    """
+    assigned = _assign(plan, np.random.default_rng(seed))
+    quantitative, milestones = _generated(plan)
+    rows = [(i.id, "quantitative", str(assigned[i.id])) for i in quantitative]
+    rows += [(i.id, "milestone", str(assigned[i.id])) for i in milestones]
+    order = {i.id: n for n, i in enumerate(plan.indicators())}
+    rows.sort(key=lambda row: order[row[0]])
+    return pd.DataFrame(rows, columns=["indicator_id", "kind", "scenario"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Values of one indicator
+
+
+def _uniform(rng: np.random.Generator, bounds: tuple[float, float]) -> float:
+    return float(rng.uniform(*bounds))
+
+
+def _round_count(value: float, rng: np.random.Generator) -> int:
+    """Stochastic rounding of a non-negative count: 2.3 -> 3 with probability 0.3, else 2."""
+    value = max(0.0, value)
+    floor = math.floor(value)
+    return floor + int(rng.random() < value - floor)
+
+
+def _reference(target: Target, scenario: Scenario, rng: np.random.Generator) -> float:
+    """The target figure the scenario aims at: the value, or a point of the range (its min when behind)."""
+    if not target.is_range:
+        return float(target.value)  # type: ignore[arg-type]
+    low, high = float(target.min), float(target.max)  # type: ignore[arg-type]
+    return low if scenario is Scenario.BEHIND else _uniform(rng, (low, high))
+
+
+def _start(indicator: Indicator, reference: float, rng: np.random.Generator) -> tuple[int, float]:
+    """Start point ``(year, value)`` of a per_year or level path (see the module docstring)."""
+    if indicator.baseline is not None:
+        year = indicator.baseline.year if indicator.baseline.year is not None else _START_YEAR
+        return min(year, _START_YEAR), indicator.baseline.value
+    if indicator.direction is Direction.DECREASE:
+        value = reference * _uniform(rng, (1.3, 1.6))
+        return _START_YEAR, min(value, 100.0) if indicator.measure is Measure.PERCENTAGE else value
+    if indicator.measure is Measure.PERCENTAGE or indicator.cumulation is Cumulation.PER_YEAR:
+        return _START_YEAR, reference * _uniform(rng, (0.5, 0.8))
+    return _START_YEAR, 0.0
+
+
+def _finish(indicator: Indicator, value: float, rng: np.random.Generator) -> float:
+    """A raw value as the measure requires: a percentage (0-100, one decimal), an amount, or a count."""
+    if indicator.measure is Measure.PERCENTAGE:
+        return round(min(100.0, max(0.0, value)), 1)
+    if indicator.measure is Measure.AMOUNT:
+        return float(round(max(0.0, value)))
+    return float(_round_count(value, rng))
+
+
+def _noisy(indicator: Indicator, expected: float, rng: np.random.Generator) -> float:
+    """The expected value with noise: +-1.5 points for a percentage, +-7 % otherwise."""
+    if indicator.measure is Measure.PERCENTAGE:
+        return expected + float(rng.normal(0.0, 1.5))
+    return expected * _uniform(rng, (0.93, 1.07))
+
+
+def _path_series(indicator: Indicator, scenario: Scenario, rng: np.random.Generator) -> dict[int, float]:
+    """Yearly values of a ``per_year`` or ``level`` indicator (or a percentage of any kind)."""
+    reference = _reference(indicator.target, scenario, rng)
+    progress = _uniform(rng, _PROGRESS[scenario])
+    start_year, start = _start(indicator, reference, rng)
+    if indicator.direction is Direction.MAINTAIN and indicator.baseline is None:
+        start = reference * progress
+    final = start + (reference - start) * progress
+    deadline = indicator.target.year
+    series = {}
+    for year in PLAN_YEARS:
+        share = min(1.0, (year - start_year) / (deadline - start_year))
+        expected = start + (final - start) * share
+        series[year] = _finish(indicator, _noisy(indicator, expected, rng), rng)
+    return _bounded(indicator, series)
+
+
+def _bounded(indicator: Indicator, series: dict[int, float]) -> dict[int, float]:
+    """Stocks (increasing level counts) never go down; whole-set territory counts stay at the target."""
+    if indicator.measure is not Measure.COUNT or indicator.cumulation is not Cumulation.LEVEL:
+        return series
+    values = list(series.values())
+    if indicator.direction is Direction.INCREASE:
+        values = list(np.maximum.accumulate(values))
+    unit = (indicator.unit or "").lower()
+    if indicator.target.value is not None and unit.startswith(_CAPPED_UNITS):
+        values = [min(v, indicator.target.value) for v in values]
+    return {year: float(v) for year, v in zip(series, values, strict=True)}
+
+
+def _cumulative_series(indicator: Indicator, scenario: Scenario, rng: np.random.Generator) -> dict[int, float]:
+    """Yearly increments of a cumulative count or amount; their sum to the target year is the scenario's figure."""
+    reference = _reference(indicator.target, scenario, rng)
+    total = reference * _uniform(rng, _PROGRESS[scenario])
+    active = [year for year in PLAN_YEARS if year <= indicator.target.year]
+    weights = rng.uniform(0.7, 1.3, len(active)) * (1 + 0.5 * np.arange(len(active)))
+    weights = weights / weights.sum()
+    if indicator.measure is Measure.COUNT:
+        increments = [float(n) for n in rng.multinomial(_round_count(total, rng), weights)]
+    else:
+        increments = [float(round(total * w)) for w in weights]
+    series = dict(zip(active, increments, strict=True))
+    pace = total / len(active)
+    for year in PLAN_YEARS:
+        if year not in series:
+            series[year] = _finish(indicator, pace * _uniform(rng, (0.2, 0.7)), rng)
+    return series
+
+
+def _milestone_series(indicator: Indicator, scenario: Scenario, rng: np.random.Generator) -> dict[int, float]:
+    """1 the year a milestone is done, 0 the years before (see the module docstring)."""
+    done: int | None = None
+    if scenario is Scenario.ON_TRACK:
+        done = indicator.target.year
+    elif scenario is Scenario.BEHIND:
+        done = indicator.target.year + int(rng.integers(1, 3))
+    if done is not None and done > LAST_YEAR:
+        done = None
+    if indicator.cumulation is Cumulation.PER_YEAR:
+        return {year: float(done is not None and year >= done) for year in PLAN_YEARS}
+    return {year: float(year == done) for year in PLAN_YEARS if done is None or year <= done}
+
+
+def _series(indicator: Indicator, scenario: Scenario, rng: np.random.Generator) -> dict[int, float]:
+    """The reported values of one indicator, by year (years not reported are absent)."""
+    if indicator.measure is Measure.MILESTONE:
+        series = _milestone_series(indicator, scenario, rng)
+    elif indicator.cumulation is Cumulation.CUMULATIVE and indicator.measure is not Measure.PERCENTAGE:
+        series = _cumulative_series(indicator, scenario, rng)
+    else:
+        series = _path_series(indicator, scenario, rng)
+    return _drop_years(series, rng) if scenario is Scenario.GAPS else series
+
+
+def _drop_years(series: dict[int, float], rng: np.random.Generator) -> dict[int, float]:
+    """Leave out one or two years, keeping at least one."""
+    count = min(int(rng.integers(1, 3)), len(series) - 1)
+    dropped = {int(y) for y in rng.choice(sorted(series), size=count, replace=False)} if count > 0 else set()
+    return {year: value for year, value in series.items() if year not in dropped}
+
+
+def _rows(indicator: Indicator, series: dict[int, float], rng: np.random.Generator) -> list[dict[str, object]]:
+    """Monitoring rows of one indicator, with status, source and comment."""
+    provisional = bool(rng.random() < 0.5)
+    source = SOURCES.get(indicator.engagement, _DEFAULT_SOURCE)
+    rows = []
+    for year, value in sorted(series.items()):
+        if year == LAST_YEAR:
+            status = "provisional" if provisional else "final"
+        else:
+            status = "estimated" if rng.random() < 0.05 else "final"
+        comment = None
+        if status == "estimated":
+            comment = _ESTIMATED_COMMENT
+        elif year == 2020 and rng.random() < 0.1:
+            comment = _CRISIS_COMMENT
+        rows.append(
+            {
+                "indicator_id": indicator.id,
+                "year": year,
+                "value": value,
+                "status": status,
+                "source": source,
+                "comment": comment,
+            }
+        )
+    return rows
+
+
+def _qualitative_rows(plan: Plan, rng: np.random.Generator) -> list[dict[str, object]]:
+    """One 2021 row, without value and with a French comment, for a few qualitative indicators."""
+    qualitative = [i for i in plan.indicators() if i.measure is Measure.QUALITATIVE]
+    count = min(QUALITATIVE_ROWS, len(qualitative), len(_QUALITATIVE_COMMENTS))
+    chosen = sorted(int(k) for k in rng.choice(len(qualitative), size=count, replace=False))
+    comments = rng.permutation(len(_QUALITATIVE_COMMENTS))[:count]
+    return [
+        {
+            "indicator_id": qualitative[k].id,
+            "year": LAST_YEAR,
+            "value": math.nan,
+            "status": "provisional",
+            "source": SOURCES.get(qualitative[k].engagement, _DEFAULT_SOURCE),
+            "comment": _QUALITATIVE_COMMENTS[int(c)],
+        }
+        for k, c in zip(chosen, comments, strict=True)
+    ]
+
+
+def generate_monitoring(plan: Plan, seed: int = DEMO_SEED) -> pd.DataFrame:
+    """SYNTHETIC realised values: ``indicator_id, year, value, status, source, comment``.
+
+    Rows in plan order of the indicators, then by year; ``value`` is a float (NaN for the commented
+    qualitative rows), ``status`` one of provisional / estimated / final, ``comment`` None when
+    empty. Deterministic for a given plan and seed (see the module docstring for the rules).
+    """
+    rng = np.random.default_rng(seed)
+    scenarios = _assign(plan, rng)
+    rows: list[dict[str, object]] = []
+    for indicator in plan.indicators():
+        scenario = scenarios.get(indicator.id, Scenario.SILENT)
+        if scenario is not Scenario.SILENT:
+            rows += _rows(indicator, _series(indicator, scenario, rng), rng)
+    rows += _qualitative_rows(plan, rng)
+    order = {i.id: n for n, i in enumerate(plan.indicators())}
+    rows.sort(key=lambda row: (order[str(row["indicator_id"])], str(row["year"])))
+    frame = pd.DataFrame(rows, columns=list(MONITORING_COLUMNS))
+    return frame.astype({"year": "int64", "value": "float64"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Spending
+
+
+def _execution_factor(rng: np.random.Generator) -> float:
+    """Spent / planned: 60-110 % for 85 % of the rows, 30-60 % for 10 %, 110-125 % for 5 %."""
+    draw = rng.random()
+    if draw < 0.85:
+        return _uniform(rng, (0.60, 1.10))
+    if draw < 0.95:
+        return _uniform(rng, (0.30, 0.60))
+    return _uniform(rng, (1.10, 1.25))
+
+
+def _reported_years(years: Sequence[int], rng: np.random.Generator) -> list[int]:
+    """The years reported: 2021 missing for a third of the sheets, an earlier year for 1 in 20; at least one."""
+    last_missing = bool(rng.random() < 1 / 3)
+    reported = []
+    for year in years:
+        missing = last_missing if year == LAST_YEAR else bool(rng.random() < 0.05)
+        if not missing:
+            reported.append(year)
+    return reported or [years[0]]
+
+
+def _cofinancer_planned(cofinancing: Cofinancing, planned: dict[int, float]) -> dict[int, float]:
+    """A co-financer's yearly counterpart, proportional to the MEL's yearly financing; empty when not quantified."""
+    total = sum(planned.values())
+    if cofinancing.amount_eur is not None:
+        return {y: cofinancing.amount_eur * v / total for y, v in planned.items()}
+    if cofinancing.share_pct is not None and cofinancing.share_pct < 100:
+        return {y: v * cofinancing.share_pct / (100 - cofinancing.share_pct) for y, v in planned.items()}
+    return {}
+
+
+def _sheet_spending(sheet: Engagement, rng: np.random.Generator) -> list[tuple[str, int, float, str]]:
+    planned = {y: float(v) for y, v in sheet.budget.mel_financing_eur.items() if v}
+    if not planned:
+        return []
+    reported = _reported_years(sorted(planned), rng)
+    rows = [(sheet.id, y, float(round(planned[y] * _execution_factor(rng))), "MEL") for y in reported]
+    for cofinancing in sheet.budget.cofinancing:
+        counterpart = _cofinancer_planned(cofinancing, planned)
+        rows += [
+            (sheet.id, y, float(round(counterpart[y] * _execution_factor(rng))), cofinancing.funder)
+            for y in reported
+            if counterpart
+        ]
+    return sorted(rows, key=lambda row: (row[1], row[3] != "MEL"))
+
+
+def generate_spending(plan: Plan, seed: int = DEMO_SEED) -> pd.DataFrame:
+    """SYNTHETIC spending: ``engagement, year, amount_eur, funder`` (plan order, then year, MEL first).
+
+    Deterministic for a given plan and seed (see the module docstring for the rules).
+    """
+    rng = np.random.default_rng(seed)
+    rows = [row for sheet in plan.engagements for row in _sheet_spending(sheet, rng)]
+    frame = pd.DataFrame(rows, columns=list(SPENDING_COLUMNS))
+    return frame.astype({"year": "int64", "amount_eur": "float64"})
+
+
+# --------------------------------------------------------------------------------------------------
+# Files
+
+
+def _number_text(value: float, decimal: str, digits: int | None = None) -> str:
+    """``value`` as a CSV cell: empty for NaN, no decimals for a whole number unless ``digits`` is given."""
+    if math.isnan(value):
+        return ""
+    if digits is not None:
+        text = f"{value:.{digits}f}"
+    elif float(value).is_integer():
+        text = str(int(value))
+    else:
+        text = f"{value:.1f}"
+    return text.replace(".", decimal)
+
+
+def _csv_text(frame: pd.DataFrame, sep: str) -> str:
+    return frame.to_csv(sep=sep, index=False, lineterminator="\n")
+
+
+def _monitoring_bytes(frame: pd.DataFrame, french: bool) -> bytes:
+    """Plain (UTF-8, ``,``, decimal point, English) or French (cp1252, ``;``, decimal comma) CSV bytes."""
+    decimal = "," if french else "."
+    table = frame.assign(value=[_number_text(v, decimal) for v in frame["value"]]).fillna("")
+    if not french:
+        return _csv_text(table, ",").encode("utf-8")
+    table = table.assign(status=table["status"].map(_STATUS_FR))
+    table.columns = list(_MONITORING_HEADERS_FR)
+    return _csv_text(table, ";").encode("cp1252")
+
+
+def _spending_bytes(frame: pd.DataFrame) -> bytes:
+    """UTF-8 with BOM, ``;``, amounts with two decimals and a decimal comma, French headers."""
+    table = frame.assign(amount_eur=[_number_text(v, ",", digits=2) for v in frame["amount_eur"]]).fillna("")
+    table.columns = list(_SPENDING_HEADERS_FR)
+    return _csv_text(table, ";").encode("utf-8-sig")
+
+
+def write_demo(out_dir: Path, plan: Plan | None = None, seed: int = DEMO_SEED) -> list[Path]:
+    """Write the SYNTHETIC demo files under ``out_dir`` and return their paths.
+
+    ``monitoring/priorite_1_2.csv``, ``monitoring/priorites_3_a_6.csv`` and
+    ``spending/depenses_mel.csv`` (formats in the module docstring), each written atomically, and a
+    ``dataset.yaml`` declaring the folder synthetic (``demo: true``) when the folder has none (the
+    package's own ``data/demo/dataset.yaml`` is kept as it is). ``plan`` defaults to the package's
+    referential.
+    """
+    plan = plan if plan is not None else load_plan()
+    out_dir = Path(out_dir)
+    monitoring = generate_monitoring(plan, seed)
+    priority = {sheet.id: sheet.priority for sheet in plan.engagements}
+    row_priority = [priority[i.engagement] for i in _indicators_of_rows(plan, monitoring)]
+    written = []
+    for spec in MONITORING_FILES:
+        part = monitoring[[p in spec.priorities for p in row_priority]]
+        written.append(_write(out_dir / spec.path, _monitoring_bytes(part, spec.french)))
+    written.append(_write(out_dir / SPENDING_FILE, _spending_bytes(generate_spending(plan, seed))))
+    meta = out_dir / "dataset.yaml"
+    if not meta.exists():
+        text = (
+            'name: "Jeu de démonstration (synthétique)"\ndemo: true\n'
+            f"provenance: SYNTHETIC data written by 'python -m evaluation.demo' with the seed {seed}; no value is real.\n"
+        )
+        written.append(_write(meta, text.encode("utf-8")))
+    return written
+
+
+def _indicators_of_rows(plan: Plan, monitoring: pd.DataFrame) -> list[Indicator]:
+    indicators = {i.id: i for i in plan.indicators()}
+    return [indicators[i] for i in monitoring["indicator_id"]]
+
+
+def _write(path: Path, data: bytes) -> Path:
+    atomic_write_bytes(path, data)
+    return path
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m evaluation.demo [--out DIR] [--seed N]``: write the SYNTHETIC demo files, print their paths."""
+    parser = argparse.ArgumentParser(
+        prog="python -m evaluation.demo",
+        description="Write the SYNTHETIC demo dataset (monitoring values and spending; no value is real).",
+    )
+    parser.add_argument("--out", type=Path, default=DEMO_DATA_DIR, help="data directory (default: data/demo/)")
+    parser.add_argument("--seed", type=int, default=DEMO_SEED, help=f"random seed (default {DEMO_SEED})")
+    args = parser.parse_args(argv)
+    for path in write_demo(args.out, seed=args.seed):
+        print(f"wrote {path} (SYNTHETIC demo data, seed {args.seed})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
