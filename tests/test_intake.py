@@ -108,7 +108,9 @@ def test_every_problem_is_reported_with_its_place(tmp_path, plan):
 
 
 def test_duplicates_across_files_name_both_places(tmp_path, plan):
-    _frame, problems = load_monitoring(load_dataset(make_dataset(tmp_path, ["monitoring_utf8.csv", "monitoring_bom.csv"])), plan)
+    _frame, problems = load_monitoring(
+        load_dataset(make_dataset(tmp_path, ["monitoring_utf8.csv", "monitoring_bom.csv"])), plan
+    )
     assert messages(problems) == [
         "monitoring/monitoring_utf8.csv, line 2, column 'indicator_id': '1.1 / 2018' is also given in monitoring_bom.csv, line 2 (keep the value in one file only)"
     ]
@@ -117,10 +119,22 @@ def test_duplicates_across_files_name_both_places(tmp_path, plan):
 @pytest.mark.parametrize(
     ("name", "expected", "fatal"),
     [
-        ("empty.csv", "monitoring/empty.csv: is empty (fill it with a header line (indicator_id, year, value) and data, or remove it)", False),
+        (
+            "empty.csv",
+            "monitoring/empty.csv: is empty (fill it with a header line (indicator_id, year, value) and data, or remove it)",
+            False,
+        ),
         ("header_only.csv", "monitoring/header_only.csv: has a header but no data (fill it or remove it)", False),
-        ("binary.csv", "monitoring/binary.csv: is not a text CSV file (an Excel workbook must be named .xlsx) (save it as CSV or rename it .xlsx)", True),
-        ("damaged.xlsx", "monitoring/damaged.xlsx: is not a readable Excel workbook (BadZipFile) (open it in Excel and save it again as .xlsx)", True),
+        (
+            "binary.csv",
+            "monitoring/binary.csv: is not a text CSV file (an Excel workbook must be named .xlsx) (save it as CSV or rename it .xlsx)",
+            True,
+        ),
+        (
+            "damaged.xlsx",
+            "monitoring/damaged.xlsx: is not a readable Excel workbook (BadZipFile) (open it in Excel and save it again as .xlsx)",
+            True,
+        ),
     ],
 )
 def test_unusable_files(tmp_path, plan, name, expected, fatal):

@@ -13,13 +13,13 @@ from evaluation.cli import main
 from evaluation.config import NOTEBOOKS_DIR
 from evaluation.io import load_dataset
 from evaluation.plan import load_plan
-from evaluation.reports import plan_jobs, run_reports
+from evaluation.reports import REPORT_KINDS, plan_jobs, run_reports
 
 
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    assert main(["run", "--only", "engagements/12", "--year", "2020", "--jobs", "1", "--out", str(out)]) == 0
+    assert main(["run", "--only", "suivi", "engagements/12", "--year", "2020", "--jobs", "2", "--out", str(out)]) == 0
     return out / "2020"
 
 
@@ -28,6 +28,8 @@ def test_outputs_written(report_dir):
     assert (report_dir / "engagements" / "12.ipynb").is_file()
     index = (report_dir / "index.html").read_text(encoding="utf-8")
     assert 'href="engagements/12.html"' in index
+    assert 'href="suivi/plan.html"' in index
+    assert "non produit" in index  # the 22 other sheets of this partial run
     assert "Données de démonstration" in index
 
 
@@ -40,6 +42,8 @@ def test_html_is_for_readers(report_dir):
     assert "Données de démonstration" in page  # the demo banner
     assert "403\u00a0420\u00a0€" in page  # total cost in French typography
     assert "data:image/png;base64" in page  # the chart is embedded
+    assert "Réalisations et situation au regard des cibles en 2020" in page
+    assert "Exécution budgétaire" in page
     # No code, no parameters cell, no third-party scripts.
     assert "engagement_id" not in page
     assert "views.budget_chart" not in page
@@ -90,12 +94,23 @@ def test_notebook_parameters_match_run_parameters():
     """Papermill only warns on unknown parameters: every parameter the batch passes must be declared."""
     import papermill
 
-    declared = set(papermill.inspect_notebook(str(NOTEBOOKS_DIR / "engagement.ipynb")))
     jobs = plan_jobs(load_plan(), year=2021, out_dir=Path("unused"), data_dir=load_dataset().path)
-    assert {name for job in jobs for name in job.parameters} == declared
-    assert len(jobs) == 23
+    for kind in REPORT_KINDS.values():
+        declared = set(papermill.inspect_notebook(str(NOTEBOOKS_DIR / kind.notebook)))
+        passed = {name for job in jobs if job.notebook.name == kind.notebook for name in job.parameters}
+        assert passed == declared, kind.notebook
+    assert [job.name for job in jobs][:2] == ["suivi/plan", "engagements/1"]
+    assert len(jobs) == 1 + 23
 
 
 def test_html_does_not_leak_local_paths(report_dir):
     page = (report_dir / "engagements" / "12.html").read_text(encoding="utf-8")
     assert str(load_dataset().path) not in page
+
+
+def test_monitoring_report(report_dir):
+    page = (report_dir / "suivi" / "plan.html").read_text(encoding="utf-8")
+    assert "Suivi annuel du plan d" in page
+    assert "Nombre d&#x27;indicateurs par statut" in page or "Nombre d'indicateurs par statut" in page
+    assert "Suivi de tous les indicateurs en 2020" in page
+    assert "year = 2020" not in page  # no parameters cell

@@ -34,7 +34,9 @@ def _build_parser() -> argparse.ArgumentParser:
     audit = sub.add_parser("audit", help="check the plan document against itself; exit 1 when there are findings")
     audit.add_argument("--format", choices=("text", "json"), default="text")
 
-    validate = sub.add_parser("validate", help="check every input file of the data directory; exit 1 when there are problems")
+    validate = sub.add_parser(
+        "validate", help="check every input file of the data directory; exit 1 when there are problems"
+    )
     validate.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
 
     template = sub.add_parser("template", help="write a partner's Excel collection workbook for one action sheet")
@@ -46,7 +48,12 @@ def _build_parser() -> argparse.ArgumentParser:
     gaps.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
     gaps.add_argument("--format", choices=("text", "json", "csv", "xlsx"), default="text")
     gaps.add_argument("--out", type=Path, default=None, help="file to write (required for xlsx; stdout otherwise)")
-    gaps.add_argument("--tolerance", type=float, default=None, help="share of the planned change tolerated to be 'on track' (default 0.10)")
+    gaps.add_argument(
+        "--tolerance",
+        type=float,
+        default=None,
+        help="share of the planned change tolerated to be 'on track' (default 0.10)",
+    )
 
     run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
     run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
@@ -255,7 +262,14 @@ def _gaps_text(table, labels, status_type) -> str:  # noqa: ANN001
     return "\n".join(lines) + "\n"
 
 
-_COMMANDS = {"gaps": _cmd_gaps, "plan": _cmd_plan, "audit": _cmd_audit, "run": _cmd_run, "validate": _cmd_validate, "template": _cmd_template}
+_COMMANDS = {
+    "gaps": _cmd_gaps,
+    "plan": _cmd_plan,
+    "audit": _cmd_audit,
+    "run": _cmd_run,
+    "validate": _cmd_validate,
+    "template": _cmd_template,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -254,11 +254,15 @@ def _decode(data: bytes) -> str:
 def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
     data = path.read_bytes()
     if b"\x00" in data[:4096] or data[:2] == b"PK":
-        raise _Unreadable("is not a text CSV file (an Excel workbook must be named .xlsx)", "save it as CSV or rename it .xlsx")
+        raise _Unreadable(
+            "is not a text CSV file (an Excel workbook must be named .xlsx)", "save it as CSV or rename it .xlsx"
+        )
     try:
         text = _decode(data)
     except UnicodeDecodeError as err:
-        raise _Unreadable(f"has an unknown text encoding ({err.reason})", "save it as UTF-8 or Windows-1252 CSV") from err
+        raise _Unreadable(
+            f"has an unknown text encoding ({err.reason})", "save it as UTF-8 or Windows-1252 CSV"
+        ) from err
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
@@ -266,7 +270,9 @@ def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
         for row in reader:
             yield reader.line_num, row
     except csv.Error as err:
-        raise _Unreadable(f"is not valid CSV near line {reader.line_num} ({err})", "check the quotes of that line") from err
+        raise _Unreadable(
+            f"is not valid CSV near line {reader.line_num} ({err})", "check the quotes of that line"
+        ) from err
 
 
 def _xlsx_rows(path: Path) -> Iterable[tuple[int, list[object]]]:
@@ -277,7 +283,9 @@ def _xlsx_rows(path: Path) -> Iterable[tuple[int, list[object]]]:
             warnings.simplefilter("ignore")
             book = load_workbook(path, read_only=True, data_only=True)
     except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a damaged file
-        raise _Unreadable(f"is not a readable Excel workbook ({type(err).__name__})", "open it in Excel and save it again as .xlsx") from err
+        raise _Unreadable(
+            f"is not a readable Excel workbook ({type(err).__name__})", "open it in Excel and save it again as .xlsx"
+        ) from err
     try:
         sheet = book["Saisie"] if "Saisie" in book.sheetnames else book.worksheets[0]
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
@@ -293,7 +301,11 @@ class _Unreadable(Exception):
 
 
 def _blank(value: object) -> bool:
-    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, float) and math.isnan(value))
+    return (
+        value is None
+        or (isinstance(value, str) and not value.strip())
+        or (isinstance(value, float) and math.isnan(value))
+    )
 
 
 def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
@@ -303,10 +315,23 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem
     except _Unreadable as err:
         return None, [Problem(path, None, None, None, str(err), err.hint, fatal=True)]
     except OSError as err:
-        return None, [Problem(path, None, None, None, f"cannot be opened ({err.strerror})", "check the file's permissions", fatal=True)]
+        return None, [
+            Problem(
+                path, None, None, None, f"cannot be opened ({err.strerror})", "check the file's permissions", fatal=True
+            )
+        ]
     rows = [(line, cells) for line, cells in rows if not all(_blank(c) for c in cells)]
     if not rows:
-        return None, [Problem(path, None, None, None, "is empty", f"fill it with a header line ({', '.join(spec.required)}) and data, or remove it")]
+        return None, [
+            Problem(
+                path,
+                None,
+                None,
+                None,
+                "is empty",
+                f"fill it with a header line ({', '.join(spec.required)}) and data, or remove it",
+            )
+        ]
     header_line, header = rows[0]
     problems: list[Problem] = []
     columns: dict[int, str] = {}
@@ -316,7 +341,11 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem
         name = spec.canonical(str(cell))
         if name is None:
             close = difflib.get_close_matches(_fold(str(cell)), spec.known_headers, n=1, cutoff=0.8)
-            hint = f"did you mean '{close[0]}'?" if close else f"expected columns: {', '.join(spec.required + spec.optional)}"
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"expected columns: {', '.join(spec.required + spec.optional)}"
+            )
             problems.append(Problem(path, header_line, str(cell), None, "unknown column", hint))
         elif name in columns.values():
             problems.append(Problem(path, header_line, str(cell), None, "column given twice", "keep one of them"))
@@ -324,11 +353,25 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem
             columns[position] = name
     missing = [c for c in spec.required if c not in columns.values()]
     for name in missing:
-        problems.append(Problem(path, header_line, name, None, "required column is missing", f"add a column '{name}' (or its French name '{spec.aliases[name][2 if len(spec.aliases[name]) > 2 else 0]}')"))
+        problems.append(
+            Problem(
+                path,
+                header_line,
+                name,
+                None,
+                "required column is missing",
+                f"add a column '{name}' (or its French name '{spec.aliases[name][2 if len(spec.aliases[name]) > 2 else 0]}')",
+            )
+        )
     if missing:
         return None, problems
-    records = {line: {name: (cells[pos] if pos < len(cells) else None) for pos, name in columns.items()} for line, cells in rows[1:]}
-    frame = pd.DataFrame.from_dict(records, orient="index", columns=[n for n in columns.values() if n not in spec.ignored], dtype=object)
+    records = {
+        line: {name: (cells[pos] if pos < len(cells) else None) for pos, name in columns.items()}
+        for line, cells in rows[1:]
+    }
+    frame = pd.DataFrame.from_dict(
+        records, orient="index", columns=[n for n in columns.values() if n not in spec.ignored], dtype=object
+    )
     for name in spec.required + spec.optional:
         if name not in frame.columns:
             frame[name] = None
@@ -393,19 +436,47 @@ _MESSAGES: dict[str, tuple[str | None, str, str]] = {
     "not_a_number": ("value", "is not a number", "use digits, decimal comma allowed, e.g. 1 250,5"),
     "numerator_not_a_number": ("numerator", "is not a number", "use digits, e.g. 45"),
     "denominator_not_a_number": ("denominator", "is not a number", "use digits, e.g. 120"),
-    "unknown_status": ("status", "is not a known status", "use provisoire, estimé or définitif (provisional, estimated, final)"),
+    "unknown_status": (
+        "status",
+        "is not a known status",
+        "use provisoire, estimé or définitif (provisional, estimated, final)",
+    ),
     "negative_count": ("value", "is negative, and this indicator counts", "a count is 0 or more"),
-    "percentage_above_100": ("value", "is a percentage above 100", "give the percentage between 0 and 100, e.g. 15 for 15 %"),
-    "milestone_not_binary": ("value", "is not 0 or 1 for a milestone", "write 1 the year the milestone was reached, 0 before"),
-    "qualitative_without_comment": ("comment", "is missing: the indicator is qualitative and a value was given", "describe what was achieved in the comment column"),
-    "duplicate_row": ("indicator_id", "appears twice for this year in this file (first at line {first})", "keep one row per indicator and year"),
-    "ratio_mismatch": ("value", "differs from 100 × numerator / denominator = {ratio}", "correct the value, or leave it blank to compute it"),
+    "percentage_above_100": (
+        "value",
+        "is a percentage above 100",
+        "give the percentage between 0 and 100, e.g. 15 for 15 %",
+    ),
+    "milestone_not_binary": (
+        "value",
+        "is not 0 or 1 for a milestone",
+        "write 1 the year the milestone was reached, 0 before",
+    ),
+    "qualitative_without_comment": (
+        "comment",
+        "is missing: the indicator is qualitative and a value was given",
+        "describe what was achieved in the comment column",
+    ),
+    "duplicate_row": (
+        "indicator_id",
+        "appears twice for this year in this file (first at line {first})",
+        "keep one row per indicator and year",
+    ),
+    "ratio_mismatch": (
+        "value",
+        "differs from 100 × numerator / denominator = {ratio}",
+        "correct the value, or leave it blank to compute it",
+    ),
     "zero_denominator": ("denominator", "is zero or negative", "give the number of people the rate is computed on"),
     "missing_engagement": ("engagement", "is missing", "give the sheet id, e.g. 5a (see 'evaluation plan')"),
     "unknown_engagement": ("engagement", "is not a sheet of the plan", "{suggestion}"),
     "negative_amount": ("amount_eur", "is negative", "give the amount spent, in euros, 0 or more"),
     "amount_not_a_number": ("amount_eur", "is not a number", "use digits, decimal comma allowed, e.g. 70 000"),
-    "duplicate_spending": ("engagement", "appears twice for this year and funder in this file (first at line {first})", "add the amounts into one row"),
+    "duplicate_spending": (
+        "engagement",
+        "appears twice for this year and funder in this file (first at line {first})",
+        "add the amounts into one row",
+    ),
 }
 
 
@@ -415,15 +486,23 @@ def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazi
     indicators = {i.id: i for i in plan.indicators()}
 
     def measure_of(ids: pd.Series) -> pd.Series:
-        return ids.map(lambda v: indicators[str(v).strip()].measure if not _blank(v) and str(v).strip() in indicators else None)
+        return ids.map(
+            lambda v: indicators[str(v).strip()].measure if not _blank(v) and str(v).strip() in indicators else None
+        )
 
     def value_ok(frame: pd.DataFrame, rule: Callable[[Measure | None, float], bool]) -> pd.Series:
         measures = measure_of(frame["indicator_id"])
         values = frame["value"].map(_number_or_nan)
-        return pd.Series([math.isnan(v) or rule(m, v) for m, v in zip(measures, values, strict=True)], index=frame.index)
+        return pd.Series(
+            [math.isnan(v) or rule(m, v) for m, v in zip(measures, values, strict=True)], index=frame.index
+        )
 
     def not_duplicated(frame: pd.DataFrame) -> pd.Series:
-        keys = frame["indicator_id"].map(lambda v: str(v).strip()) + "|" + frame["year"].map(lambda v: str(_year_or_none(v)))
+        keys = (
+            frame["indicator_id"].map(lambda v: str(v).strip())
+            + "|"
+            + frame["year"].map(lambda v: str(_year_or_none(v)))
+        )
         return ~keys.duplicated(keep="first")
 
     def qualitative_commented(frame: pd.DataFrame) -> pd.Series:
@@ -456,16 +535,28 @@ def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazi
                 ],
                 nullable=True,
             ),
-            "year": pa.Column(object, [check(_is_year, "not_a_year", True), check(_in_horizon, "year_outside_plan", True)], nullable=True),
+            "year": pa.Column(
+                object,
+                [check(_is_year, "not_a_year", True), check(_in_horizon, "year_outside_plan", True)],
+                nullable=True,
+            ),
             "value": pa.Column(object, [check(_is_number, "not_a_number", True)], nullable=True),
             "numerator": pa.Column(object, [check(_is_number, "numerator_not_a_number", True)], nullable=True),
             "denominator": pa.Column(object, [check(_is_number, "denominator_not_a_number", True)], nullable=True),
-            "status": pa.Column(object, [check(lambda v: _status_key(v) != "?", "unknown_status", True)], nullable=True),
+            "status": pa.Column(
+                object, [check(lambda v: _status_key(v) != "?", "unknown_status", True)], nullable=True
+            ),
         },
         checks=[
-            check(lambda f: value_ok(f, lambda m, v: m not in (Measure.COUNT, Measure.AMOUNT) or v >= 0), "negative_count"),
-            check(lambda f: value_ok(f, lambda m, v: m is not Measure.PERCENTAGE or 0 <= v <= 100), "percentage_above_100"),
-            check(lambda f: value_ok(f, lambda m, v: m is not Measure.MILESTONE or v in (0, 1)), "milestone_not_binary"),
+            check(
+                lambda f: value_ok(f, lambda m, v: m not in (Measure.COUNT, Measure.AMOUNT) or v >= 0), "negative_count"
+            ),
+            check(
+                lambda f: value_ok(f, lambda m, v: m is not Measure.PERCENTAGE or 0 <= v <= 100), "percentage_above_100"
+            ),
+            check(
+                lambda f: value_ok(f, lambda m, v: m is not Measure.MILESTONE or v in (0, 1)), "milestone_not_binary"
+            ),
             check(qualitative_commented, "qualitative_without_comment"),
             check(not_duplicated, "duplicate_row"),
             check(positive_denominator, "zero_denominator"),
@@ -509,12 +600,18 @@ def _spending_schema(plan: Plan):  # noqa: ANN202
             ),
             "year": pa.Column(
                 object,
-                [pa.Check(_is_year, error="not_a_year", element_wise=True), pa.Check(_in_horizon, error="year_outside_plan", element_wise=True)],
+                [
+                    pa.Check(_is_year, error="not_a_year", element_wise=True),
+                    pa.Check(_in_horizon, error="year_outside_plan", element_wise=True),
+                ],
                 nullable=True,
             ),
             "amount_eur": pa.Column(
                 object,
-                [pa.Check(_is_number, error="amount_not_a_number", element_wise=True), pa.Check(non_negative, error="negative_amount", element_wise=True)],
+                [
+                    pa.Check(_is_number, error="amount_not_a_number", element_wise=True),
+                    pa.Check(non_negative, error="negative_amount", element_wise=True),
+                ],
                 nullable=True,
             ),
         },
@@ -589,7 +686,11 @@ def _first_duplicate(frame: pd.DataFrame, line: int, key: str) -> int:
 def _files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", ".")))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
+    )
 
 
 def _monitoring_rows(table: RawTable, plan: Plan) -> pd.DataFrame:
@@ -622,7 +723,19 @@ def _monitoring_rows(table: RawTable, plan: Plan) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=MONITORING_COLUMNS)
 
 
-MONITORING_COLUMNS = ["indicator_id", "engagement", "year", "value", "numerator", "denominator", "status", "source", "comment", "file", "line"]
+MONITORING_COLUMNS = [
+    "indicator_id",
+    "engagement",
+    "year",
+    "value",
+    "numerator",
+    "denominator",
+    "status",
+    "source",
+    "comment",
+    "file",
+    "line",
+]
 SPENDING_COLUMNS = ["engagement", "year", "amount_eur", "funder", "comment", "file", "line"]
 
 

@@ -50,7 +50,9 @@ def status_counts(plan: Plan, gaps: pd.DataFrame) -> pd.DataFrame:
     priority_of = {s.id: (s.priority or "transversal") for s in plan.engagements}
     rows = [p.id for p in plan.priorities] + ["transversal"]
     frame = gaps.assign(priority=gaps["engagement"].map(priority_of))
-    table = pd.crosstab(frame["priority"], frame["status"]).reindex(index=rows, columns=[s.value for s in Status], fill_value=0)
+    table = pd.crosstab(frame["priority"], frame["status"]).reindex(
+        index=rows, columns=[s.value for s in Status], fill_value=0
+    )
     table.loc["total"] = table.sum()
     return table
 

@@ -33,8 +33,31 @@ from evaluation.plan import Plan
 
 __all__ = ["REPORT_KINDS", "ReportJob", "ReportResult", "plan_jobs", "run_reports", "export_html", "write_index"]
 
-#: Report kinds and the notebook each one runs.
-REPORT_KINDS: dict[str, str] = {"engagements": "engagement.ipynb"}
+
+@dataclass(frozen=True)
+class ReportKind:
+    """A family of reports: one notebook, run once per entry (key, title, specific parameters)."""
+
+    notebook: str
+    entries: Callable[[Plan], list[tuple[str, str, dict[str, object]]]]
+
+
+def _engagement_entries(plan: Plan) -> list[tuple[str, str, dict[str, object]]]:
+    return [
+        (s.id, f"Engagement {s.number} : {s.title}" if s.number else s.title, {"engagement_id": s.id})
+        for s in plan.engagements
+    ]
+
+
+def _plan_entries(plan: Plan) -> list[tuple[str, str, dict[str, object]]]:
+    return [("plan", "Suivi annuel du plan d'actions (tous les indicateurs)", {})]
+
+
+#: Report kinds, in the order of the index page.
+REPORT_KINDS: dict[str, ReportKind] = {
+    "suivi": ReportKind("monitoring.ipynb", _plan_entries),
+    "engagements": ReportKind("engagement.ipynb", _engagement_entries),
+}
 
 _HIDDEN_TAGS = {"parameters", "injected-parameters"}
 #: nbconvert templates of the package (``report``: the lab template without CDN scripts).
@@ -82,10 +105,14 @@ def _select(names: Sequence[str] | None, plan: Plan) -> dict[str, list[str] | No
         if not key:
             chosen[kind] = None
             continue
-        sheet = plan.engagement(key)  # raises UsageError with the closest ids
+        keys = [k for k, _title, _params in REPORT_KINDS[kind].entries(plan)]
+        if kind == "engagements":
+            key = plan.engagement(key).id  # raises UsageError with the closest ids
+        elif key not in keys:
+            raise UsageError(f"unknown report {name!r} (known: {', '.join(f'{kind}/{k}' for k in keys)})")
         if chosen.get(kind, []) is not None:
-            chosen.setdefault(kind, []).append(sheet.id)  # type: ignore[union-attr]
-    return chosen
+            chosen.setdefault(kind, []).append(key)  # type: ignore[union-attr]
+    return {kind: chosen[kind] for kind in REPORT_KINDS if kind in chosen}
 
 
 def plan_jobs(
@@ -102,22 +129,21 @@ def plan_jobs(
         raise UsageError(f"year {year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
     jobs = []
     for kind, keys in _select(only, plan).items():
-        notebook = notebooks_dir / REPORT_KINDS[kind]
+        spec = REPORT_KINDS[kind]
         target = out_dir / str(year) / kind
-        for sheet in plan.engagements:
-            if keys is not None and sheet.id not in keys:
+        for key, title, specific in spec.entries(plan):
+            if keys is not None and key not in keys:
                 continue
-            title = f"Engagement {sheet.number} : {sheet.title}" if sheet.number else sheet.title
             jobs.append(
                 ReportJob(
                     kind=kind,
-                    key=sheet.id,
+                    key=key,
                     title=title,
-                    notebook=notebook,
-                    parameters={"engagement_id": sheet.id, "year": year, "data_dir": str(data_dir or "")},
-                    html_path=target / f"{sheet.id}.html",
-                    ipynb_path=target / f"{sheet.id}.ipynb",
-                    log_path=out_dir / str(year) / "logs" / kind / f"{sheet.id}.log",
+                    notebook=notebooks_dir / spec.notebook,
+                    parameters={**specific, "year": year, "data_dir": str(data_dir or "")},
+                    html_path=target / f"{key}.html",
+                    ipynb_path=target / f"{key}.ipynb",
+                    log_path=out_dir / str(year) / "logs" / kind / f"{key}.log",
                 )
             )
     return jobs
@@ -291,13 +317,18 @@ def write_index(
     """
     done = {r.job.name: r for r in results}
     root = out_dir / str(year)
-    groups = [(p.id, f"Priorité {p.id[1:]} : {p.title}") for p in plan.priorities] + [(None, plan.transversal.title)]
+    groups: list[tuple[str, list[ReportJob]]] = [("Rapports annuels", [j for j in all_jobs if j.kind != "engagements"])]
+    sheet_jobs = [j for j in all_jobs if j.kind == "engagements"]
+    for priority_id, heading in [(p.id, f"Priorité {p.id[1:]} : {p.title}") for p in plan.priorities] + [
+        (None, plan.transversal.title)
+    ]:
+        keys = {s.id for s in plan.engagements if s.priority == priority_id}
+        groups.append((heading, [j for j in sheet_jobs if j.key in keys]))
     sections = []
     counts = {"ok": 0, "failed": 0, "earlier": 0, "missing": 0}
-    for priority_id, heading in groups:
-        keys = [s.id for s in plan.engagements if s.priority == priority_id]
+    for heading, jobs in groups:
         rows = []
-        for job in (j for j in all_jobs if j.key in keys):
+        for job in jobs:
             link = job.html_path.relative_to(root).as_posix()
             result = done.get(job.name)
             if result is not None and result.status == "ok":

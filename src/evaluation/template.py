@@ -73,7 +73,9 @@ def write_template(plan: Plan, engagement_id: str, out: Path) -> Path:
         cell.font = Font(bold=True)
     validations = {
         "count": DataValidation(type="decimal", operator="greaterThanOrEqual", formula1="0", allow_blank=True),
-        "percentage": DataValidation(type="decimal", operator="between", formula1="0", formula2="100", allow_blank=True),
+        "percentage": DataValidation(
+            type="decimal", operator="between", formula1="0", formula2="100", allow_blank=True
+        ),
         "milestone": DataValidation(type="list", formula1='"0,1"', allow_blank=True),
     }
     for validation in validations.values():
@@ -85,10 +87,28 @@ def write_template(plan: Plan, engagement_id: str, out: Path) -> Path:
     row = 2
     for indicator in sheet.indicators:
         for year in PLAN_YEARS:
-            entry.append([indicator.id, indicator.label, _unit(indicator), _target_cell(indicator), indicator.target.year, year, None, None, None, None])
+            entry.append(
+                [
+                    indicator.id,
+                    indicator.label,
+                    _unit(indicator),
+                    _target_cell(indicator),
+                    indicator.target.year,
+                    year,
+                    None,
+                    None,
+                    None,
+                    None,
+                ]
+            )
             for column in range(1, 7):
                 entry.cell(row, column).fill = grey
-            kind = {Measure.PERCENTAGE: "percentage", Measure.MILESTONE: "milestone", Measure.COUNT: "count", Measure.AMOUNT: "count"}.get(indicator.measure)
+            kind = {
+                Measure.PERCENTAGE: "percentage",
+                Measure.MILESTONE: "milestone",
+                Measure.COUNT: "count",
+                Measure.AMOUNT: "count",
+            }.get(indicator.measure)
             if kind:
                 validations[kind].add(f"G{row}")
             status.add(f"H{row}")

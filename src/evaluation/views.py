@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import io
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -36,6 +37,17 @@ from evaluation.plan import Cumulation, Direction, Engagement, Indicator, Measur
 from evaluation.targets import STATUS_FR, Status, expected_value
 
 __all__ = [
+    "MonitoringContext",
+    "monitoring_context",
+    "plan_execution_block",
+    "status_counts_block",
+    "status_heatmap",
+    "monitoring_table_block",
+    "realisations_block",
+    "realisations_frame",
+    "trajectory_chart",
+    "execution_block",
+    "data_problems_block",
     "EngagementContext",
     "engagement_context",
     "Html",
@@ -121,16 +133,50 @@ def engagement_context(engagement_id: str, year: int, data_dir: str = "") -> Eng
     Raises :class:`UsageError` for an unknown engagement id or a year outside 2018-2021, and
     :class:`~evaluation.errors.InputError` for a missing data directory.
     """
-    if isinstance(year, bool) or not isinstance(year, int) or year not in PLAN_YEARS:
-        raise UsageError(f"year must be one of {', '.join(map(str, PLAN_YEARS))}, got {year!r}")
+    _check_year(year)
     plan = load_plan()
     sheet = plan.engagement(str(engagement_id))
     dataset = load_dataset(data_dir or None)
     data = load_monitoring_data(plan, dataset)
     gaps = data.gaps(plan, year)
     return EngagementContext(
-        plan, sheet, dataset, year, tuple(findings_for(audit_plan(plan), sheet)), data, gaps[gaps["engagement"] == sheet.id]
+        plan,
+        sheet,
+        dataset,
+        year,
+        tuple(findings_for(audit_plan(plan), sheet)),
+        data,
+        gaps[gaps["engagement"] == sheet.id],
     )
+
+
+@dataclass(frozen=True)
+class MonitoringContext:
+    """What the plan-wide yearly monitoring report shows."""
+
+    plan: Plan
+    dataset: Dataset
+    year: int
+    data: MonitoringData
+    gaps: pd.DataFrame
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        return {"année": self.year}
+
+
+def monitoring_context(year: int, data_dir: str = "") -> MonitoringContext:
+    """Validate the parameters of ``monitoring.ipynb`` and load the year's gaps for the whole plan."""
+    _check_year(year)
+    plan = load_plan()
+    dataset = load_dataset(data_dir or None)
+    data = load_monitoring_data(plan, dataset)
+    return MonitoringContext(plan, dataset, year, data, data.gaps(plan, year))
+
+
+def _check_year(year: object) -> None:
+    if isinstance(year, bool) or not isinstance(year, int) or year not in PLAN_YEARS:
+        raise UsageError(f"year must be one of {', '.join(map(str, PLAN_YEARS))}, got {year!r}")
 
 
 class Chart:
@@ -396,7 +442,11 @@ def data_problems_block(problems: Iterable[Problem]) -> Html:
 def _value_text(value: float, ind: Indicator) -> str:
     if ind.measure is Measure.MILESTONE:
         return "franchi" if value == 1 else "non franchi"
-    return _with_unit(value, ind) if ind.measure is not Measure.PERCENTAGE else format_pct(value, 1 if not float(value).is_integer() else 0)
+    return (
+        _with_unit(value, ind)
+        if ind.measure is not Measure.PERCENTAGE
+        else format_pct(value, 1 if not float(value).is_integer() else 0)
+    )
 
 
 def realisations_frame(ctx: EngagementContext) -> pd.DataFrame:
@@ -409,7 +459,9 @@ def realisations_frame(ctx: EngagementContext) -> pd.DataFrame:
         row = {"Code": ind.id, "Résultat attendu": ind.label}
         for year in PLAN_YEARS:
             if year in mine.index and not pd.isna(mine.at[year, "value"]):
-                row[str(year)] = _value_text(mine.at[year, "value"], ind) + _STATUS_MARK.get(str(mine.at[year, "status"]), "")
+                row[str(year)] = _value_text(mine.at[year, "value"], ind) + _STATUS_MARK.get(
+                    str(mine.at[year, "status"]), ""
+                )
             elif year in mine.index:
                 row[str(year)] = "commentaire"
             else:
@@ -425,13 +477,19 @@ def realisations_frame(ctx: EngagementContext) -> pd.DataFrame:
 
 def realisations_block(ctx: EngagementContext) -> Html:
     frame = realisations_frame(ctx)
-    comments = ctx.data.realised[(ctx.data.realised["engagement"] == ctx.sheet.id) & ctx.data.realised["comment"].notna()]
+    comments = ctx.data.realised[
+        (ctx.data.realised["engagement"] == ctx.sheet.id) & ctx.data.realised["comment"].notna()
+    ]
     notes = "".join(
-        f"<li>{html.escape(r.indicator_id)} ({r.year}) : {html.escape(str(r.comment))}</li>" for r in comments.itertuples()
+        f"<li>{html.escape(r.indicator_id)} ({r.year}) : {html.escape(str(r.comment))}</li>"
+        for r in comments.itertuples()
     )
     notes = f"<p><b>Commentaires des partenaires</b></p><ul>{notes}</ul>" if notes else ""
     caption = f"Réalisations et situation au regard des cibles en {ctx.year}"
-    return Html(html_table(frame, numeric=[str(y) for y in PLAN_YEARS] + [f"Atteinte {ctx.year}"], caption=caption) + notes, "réalisations")
+    return Html(
+        html_table(frame, numeric=[str(y) for y in PLAN_YEARS] + [f"Atteinte {ctx.year}"], caption=caption) + notes,
+        "réalisations",
+    )
 
 
 def trajectory_chart(ctx: EngagementContext) -> Chart | Html:
@@ -452,43 +510,65 @@ def trajectory_chart(ctx: EngagementContext) -> Chart | Html:
         years = list(range(PLAN_YEARS[0] - 1, last + 1))
         path = [expected_value(ind, y) for y in years]
         axes.plot(years, path, linestyle="--", color="#888888", label="trajectoire attendue")
-        axes.plot(mine.index, mine.values, marker="o", color="#2b6cb0", label="réalisé" + (" (cumul)" if ind.cumulation is Cumulation.CUMULATIVE else ""))
+        axes.plot(
+            mine.index,
+            mine.values,
+            marker="o",
+            color="#2b6cb0",
+            label="réalisé" + (" (cumul)" if ind.cumulation is Cumulation.CUMULATIVE else ""),
+        )
         axes.set_title(f"{ind.id} – {ind.label[:45]}{'…' if len(ind.label) > 45 else ''}", fontsize=8)
         axes.axvline(ctx.year, color="#d39e00", linewidth=0.8)
         axes.tick_params(labelsize=7)
         axes.set_xticks(years[1:])
         axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value))
-    for axes in list(axes_grid.flat)[len(indicators):]:
+    for axes in list(axes_grid.flat)[len(indicators) :]:
         axes.set_visible(False)
     axes_grid.flat[0].legend(fontsize=7, loc="upper left")
     figure.tight_layout()
     return Chart(figure, "graphique : trajectoires")
 
 
+def _execution_row(label: str, planned: float, spent_mel: float, spent_all: float) -> dict[str, str]:
+    rate = 100 * spent_mel / planned if planned and not pd.isna(planned) and not pd.isna(spent_mel) else math.nan
+    return {
+        "Période": label,
+        "Prévu (MEL)": format_eur(planned),
+        "Dépensé (MEL)": format_eur(spent_mel, missing="non renseigné"),
+        "Taux d'exécution (MEL)": "–" if pd.isna(rate) else format_pct(rate, 0),
+        "Dépensé (tous financeurs)": format_eur(spent_all, missing="non renseigné"),
+    }
+
+
+_EXECUTION_NUMERIC = ["Prévu (MEL)", "Dépensé (MEL)", "Taux d'exécution (MEL)", "Dépensé (tous financeurs)"]
+
+
 def execution_block(ctx: EngagementContext) -> Html:
-    """Planned MEL financing against reported spending, per year and to date, and costs per outcome."""
-    table = execution_table(ctx.plan, ctx.data.spending)
-    mine = table[table["engagement"] == ctx.sheet.id]
+    """Planned MEL financing against the MEL's reported spending (like for like), per year and to date; all funders beside; costs per outcome."""
+    mel = execution_table(ctx.plan, ctx.data.spending, funder="MEL").set_index(["engagement", "year"])
+    every = execution_table(ctx.plan, ctx.data.spending).set_index(["engagement", "year"])
     rows = [
-        {
-            "Année": str(r.year),
-            "Prévu (MEL)": format_eur(r.planned_eur),
-            "Dépensé (tous financeurs)": format_eur(r.spent_eur, missing="non renseigné"),
-            "Taux d'exécution": "–" if pd.isna(r.execution_pct) else format_pct(r.execution_pct, 0),
-        }
-        for r in mine.itertuples()
+        _execution_row(
+            str(year),
+            mel.at[(ctx.sheet.id, year), "planned_eur"],
+            mel.at[(ctx.sheet.id, year), "spent_eur"],
+            every.at[(ctx.sheet.id, year), "spent_eur"],
+        )
+        for year in PLAN_YEARS
     ]
-    totals = execution_totals(ctx.plan, ctx.data.spending, ctx.year)
-    total = totals[totals["engagement"] == ctx.sheet.id].iloc[0]
-    rows.append(
-        {
-            "Année": f"2018-{ctx.year}",
-            "Prévu (MEL)": format_eur(total["planned_to_date_eur"]),
-            "Dépensé (tous financeurs)": format_eur(total["spent_to_date_eur"], missing="non renseigné"),
-            "Taux d'exécution": "–" if pd.isna(total["execution_pct"]) else format_pct(total["execution_pct"], 0),
-        }
+    mel_total = (
+        execution_totals(ctx.plan, ctx.data.spending, ctx.year, funder="MEL").set_index("engagement").loc[ctx.sheet.id]
     )
-    markup = html_table(pd.DataFrame(rows), numeric=["Prévu (MEL)", "Dépensé (tous financeurs)", "Taux d'exécution"], caption="Exécution budgétaire")
+    all_total = execution_totals(ctx.plan, ctx.data.spending, ctx.year).set_index("engagement").loc[ctx.sheet.id]
+    rows.append(
+        _execution_row(
+            f"2018-{ctx.year}",
+            mel_total["planned_to_date_eur"],
+            mel_total["spent_to_date_eur"],
+            all_total["spent_to_date_eur"],
+        )
+    )
+    markup = html_table(pd.DataFrame(rows), numeric=_EXECUTION_NUMERIC, caption="Exécution budgétaire")
     costs = cost_per_outcome(ctx.plan, ctx.data.spending, ctx.data.realised, ctx.year)
     costs = costs[costs["engagement"] == ctx.sheet.id]
     if not costs.empty:
@@ -515,10 +595,16 @@ def execution_block(ctx: EngagementContext) -> Html:
 
 def status_counts_block(plan: Plan, gaps: pd.DataFrame) -> Html:
     counts = status_counts(plan, gaps)
-    labels = {p.id: f"Priorité {p.id[1:]}" for p in plan.priorities} | {"transversal": "Gouvernance et évaluation", "total": "Total"}
+    labels = {p.id: f"Priorité {p.id[1:]}" for p in plan.priorities} | {
+        "transversal": "Gouvernance et évaluation",
+        "total": "Total",
+    }
     frame = counts.rename(index=labels, columns={s.value: STATUS_FR[s] for s in Status}).reset_index(names="")
     frame = frame.astype({c: str for c in frame.columns})
-    return Html(html_table(frame, numeric=[c for c in frame.columns if c], caption="Nombre d'indicateurs par statut"), "statuts par priorité")
+    return Html(
+        html_table(frame, numeric=[c for c in frame.columns if c], caption="Nombre d'indicateurs par statut"),
+        "statuts par priorité",
+    )
 
 
 def status_heatmap(plan: Plan, realised: pd.DataFrame) -> Chart:
@@ -530,11 +616,21 @@ def status_heatmap(plan: Plan, realised: pd.DataFrame) -> Chart:
     share = share.rename(index=names)
     figure = Figure(figsize=(7.5, 8.5), dpi=90)
     axes = figure.subplots()
-    sns.heatmap(share, annot=share.map(lambda v: "" if pd.isna(v) else format_number(v, 0)), fmt="", cmap="RdYlGn", vmin=0, vmax=100, cbar_kws={"label": "% atteints ou en bonne voie"}, ax=axes, linewidths=0.5)
+    sns.heatmap(
+        share,
+        annot=share.map(lambda v: "" if pd.isna(v) else format_number(v, 0)),
+        fmt="",
+        cmap="RdYlGn",
+        vmin=0,
+        vmax=100,
+        cbar_kws={"label": "% atteints ou en bonne voie"},
+        ax=axes,
+        linewidths=0.5,
+    )
     axes.set_xlabel("Année")
     axes.set_ylabel("")
     axes.tick_params(labelsize=8)
-    axes.set_title("Part des indicateurs chiffrés atteints ou en bonne voie (case vide : aucun indicateur chiffré)", fontsize=9)
+    axes.set_title("Indicateurs chiffrés atteints ou en bonne voie (%)", fontsize=10)
     figure.tight_layout()
     return Chart(figure, "carte de chaleur des statuts")
 
@@ -556,4 +652,39 @@ def monitoring_table_block(plan: Plan, gaps: pd.DataFrame, year: int) -> Html:
                 "Statut": STATUS_FR[Status(r.status)],
             }
         )
-    return Html(html_table(pd.DataFrame(rows), numeric=[f"Réalisé {year}", "Atteinte"], caption=f"Suivi de tous les indicateurs en {year}"), "tableau de suivi")
+    return Html(
+        html_table(
+            pd.DataFrame(rows),
+            numeric=[f"Réalisé {year}", "Atteinte"],
+            caption=f"Suivi de tous les indicateurs en {year}",
+        ),
+        "tableau de suivi",
+    )
+
+
+def plan_execution_block(plan: Plan, spending: pd.DataFrame, year: int) -> Html:
+    """Planned MEL financing against the MEL's reported spending to date, per engagement, with the plan's total."""
+    mel = execution_totals(plan, spending, year, funder="MEL")
+    every = execution_totals(plan, spending, year)
+    rows = [
+        _execution_row(
+            f"{sheet.number or sheet.id} – {sheet.title}",
+            m.planned_to_date_eur,
+            m.spent_to_date_eur,
+            a.spent_to_date_eur,
+        )
+        for sheet, m, a in zip(plan.engagements, mel.itertuples(), every.itertuples(), strict=True)
+    ]
+    rows.append(
+        _execution_row(
+            "Total du plan",
+            mel["planned_to_date_eur"].sum(min_count=1),
+            mel["spent_to_date_eur"].sum(min_count=1),
+            every["spent_to_date_eur"].sum(min_count=1),
+        )
+    )
+    frame = pd.DataFrame(rows).rename(columns={"Période": "Fiche"})
+    return Html(
+        html_table(frame, numeric=_EXECUTION_NUMERIC, caption=f"Exécution budgétaire cumulée 2018-{year}"),
+        "exécution du plan",
+    )

@@ -1,0 +1,120 @@
+"""Plan-wide monitoring: status counts, on-track shares, the gaps command and its regression file."""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from evaluation.cli import main
+from evaluation.monitoring import on_track_share, status_counts
+from evaluation.plan import load_plan
+from evaluation.targets import gap_table
+
+EXPECTED = Path(__file__).parent / "expected"
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return load_plan()
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    """1.4 reaches its 21 communes in 2021 (achieved); 3.1 has 100 of its 300 people at the 2021 deadline (behind)."""
+    return pd.DataFrame({"indicator_id": ["1.4", "3.1"], "year": [2021, 2021], "value": [21.0, 100.0]})
+
+
+def test_status_counts(plan, tiny):
+    counts = status_counts(plan, gap_table(plan, tiny, 2021))
+    assert counts.loc["P1", "achieved"] == 1 and counts.loc["P1", "behind"] == 1
+    # P1 holds sheets 1, 2, 3, 4, 4a: 4 + 2 + 2 + 3 + 9 = 20 indicators.
+    assert counts.loc["P1"].sum() == 20
+    assert counts.loc["total"].sum() == 98
+    assert list(counts.index) == ["P1", "P2", "P3", "P4", "P5", "P6", "transversal", "total"]
+
+
+def test_on_track_share(plan, tiny):
+    share = on_track_share(plan, tiny)
+    # Sheet 1 has four quantified indicators (1.1-1.4); in 2021 only 1.4 is achieved: 1 / 4 = 25 %.
+    assert share.loc["1", 2021] == pytest.approx(25.0)
+    # Sheet 3: 3.1 behind, 3.2 without data: 0 / 2.
+    assert share.loc["3", 2021] == 0
+    # Sheet 5-C has no quantified target: no share at all.
+    assert math.isnan(share.loc["5c", 2021])
+
+
+def test_gaps_text_on_demo(capsys):
+    assert main(["gaps", "--year", "2021"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "DONNÉES DE DÉMONSTRATION (synthétiques)"
+    assert len(out) == 1 + 1 + 98 + 1  # banner, header, one line per indicator, status counts
+    assert out[3].startswith("1.2") and out[3].endswith("en retard")
+
+
+def test_gaps_json_shape(capsys):
+    assert main(["gaps", "--year", "2020", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    assert len(records) == 98
+    assert list(records[0])[:9] == [
+        "indicator_id",
+        "engagement",
+        "year",
+        "realised",
+        "target",
+        "achievement_pct",
+        "expected",
+        "gap_to_expected",
+        "status",
+    ]
+
+
+def test_gaps_csv_matches_the_expected_file(capsys):
+    """Regression file of the demo data. Spot-checked by hand against data/demo/monitoring/priorite_1_2.csv:
+
+    - 1.2 (50 % -> 60 %, level): 59.4 in 2021, progress (59.4 - 50) / (60 - 50) = 94 %; deadline reached: behind;
+    - 1.4 (21 communes): 21 in 2021, 21 / 21 = 100 %: achieved;
+    - 2.1 (4 000 contracts by 2019, cumulative): 1 167 + 2 763 + 1 193 + 1 375 = 6 498, 162.45 %: achieved.
+    """
+    assert main(["gaps", "--year", "2021", "--format", "csv"]) == 0
+    fresh = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    expected = pd.read_csv(EXPECTED / "gaps_2021_demo.csv")
+    pd.testing.assert_frame_equal(fresh, expected, check_exact=False, rtol=1e-9)
+    row = expected.set_index("indicator_id")
+    assert (row.at["1.2", "achievement_pct"], row.at["1.2", "status"]) == (pytest.approx(94.0), "behind")
+    assert (row.at["2.1", "realised"], row.at["2.1", "achievement_pct"]) == (6498.0, pytest.approx(162.45))
+
+
+def test_gaps_xlsx(tmp_path):
+    out = tmp_path / "gaps.xlsx"
+    assert main(["gaps", "--year", "2021", "--format", "xlsx", "--out", str(out)]) == 0
+    frame = pd.read_excel(out, dtype={"indicator_id": str})
+    assert len(frame) == 98
+    assert frame.loc[0, "indicator_id"] == "1.1"
+
+
+def test_gaps_refuses_bad_data(tmp_path, capsys):
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True)
+    (root / "monitoring" / "m.csv").write_text("indicator_id,year,value\n1.1,2019,beaucoup\n", encoding="utf-8")
+    (root / "dataset.yaml").write_text("name: t\ndemo: false\nprovenance: t\n", encoding="utf-8")
+    assert main(["gaps", "--year", "2021", "--data", str(root)]) == 1
+    err = capsys.readouterr().err
+    assert "m.csv, line 2, column 'value': 'beaucoup' is not a number" in err
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["gaps", "--year", "2030"], "--year 2030 is outside the plan (2018-2021)"),
+        (["gaps", "--year", "2021", "--tolerance", "1.5"], "--tolerance must be within [0, 1), got 1.5"),
+        (["gaps", "--year", "2021", "--format", "xlsx"], "--format xlsx needs --out FILE.xlsx"),
+    ],
+)
+def test_gaps_usage_errors(argv, message, capsys):
+    assert main(argv) == 2
+    assert message in capsys.readouterr().err
