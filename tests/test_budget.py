@@ -262,3 +262,12 @@ def test_cost_per_outcome_first_year_and_funder(plan, spending, realised):
 def test_cost_per_outcome_year_outside_plan(plan, spending, realised):
     with pytest.raises(UsageError, match=r"^year 2022 is outside"):
         cost_per_outcome(plan, spending, realised, 2022)
+
+
+def test_no_spending_at_all():
+    """A first-year dataset may have monitoring values and no spending file yet: nothing spent is NaN, no error."""
+    plan = load_plan()
+    empty = pd.DataFrame(columns=["engagement", "year", "amount_eur", "funder"])
+    table = execution_table(plan, empty, funder="MEL")
+    assert table["spent_eur"].isna().all()
+    assert execution_totals(plan, empty, 2021, funder="MEL")["spent_to_date_eur"].isna().all()

@@ -1,8 +1,11 @@
 """The SYNTHETIC demo generator: determinism, semantics of the values, file formats, committed files.
 
-Expected figures come from the plan (targets and yearly MEL lines of ``evaluation plan``) and from the
-generator's documented rules (module docstring of :mod:`evaluation.demo`): quotas 50/25/15/10 %,
-progress bounds 95-115 % (on track) and 45-85 % (behind), execution factors 30-125 %.
+Expected figures come from the plan (targets and yearly MEL lines of ``evaluation plan``; the headline
+employment rates 44 % in the QPV and 59 % in the MEL, the poverty rates 44 % and 18 % and the shares of
+CAF recipients living only on benefits 30 % and 20 % of its introduction), from the real reference
+list of the QPV (``data/reference/qpv_mel_2024.csv``) and from the generator's documented rules
+(module docstring of :mod:`evaluation.demo`): quotas 50/25/15/10 %, progress bounds 95-115 % (on
+track) and 45-85 % (behind), execution factors 30-125 %.
 """
 
 from __future__ import annotations
@@ -16,19 +19,23 @@ import pytest
 
 from evaluation.config import DEMO_DATA_DIR
 from evaluation.demo import (
+    BAROMETER_FILE,
     DEMO_SEED,
     MONITORING_FILES,
     SPENDING_FILE,
     assign_scenarios,
+    generate_barometer,
     generate_monitoring,
     generate_spending,
     main,
     write_demo,
 )
+from evaluation.intake import BAROMETER_COLUMNS, load_barometer
 from evaluation.io import load_dataset
 from evaluation.plan import Cumulation, Measure, load_plan
+from evaluation.territories import load_qpv
 
-RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [SPENDING_FILE]
+RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [SPENDING_FILE, BAROMETER_FILE]
 
 
 @pytest.fixture(scope="module")
@@ -291,5 +298,135 @@ def test_files_are_small(monitoring, spending):
 def test_command_line_writes_and_names_the_files(tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 4 and all("SYNTHETIC" in line for line in printed)
+    assert len(printed) == 5 and all("SYNTHETIC" in line for line in printed)
     assert all((tmp_path / relative).is_file() for relative in RELATIVE_FILES)
+
+
+# --------------------------------------------------------------------------------------------------
+# Barometer
+
+
+@pytest.fixture(scope="module")
+def barometer(plan):
+    return generate_barometer(plan)
+
+
+@pytest.fixture(scope="module")
+def totals(barometer):
+    """All-ages counts (age band total): one row per territory and year, one column per indicator."""
+    frame = barometer[barometer["age_band"] == "total"]
+    return frame.pivot(index=["territory", "year"], columns="indicator", values="value")
+
+
+def _qpv_sum(totals: pd.DataFrame) -> pd.DataFrame:
+    qpv = totals[totals.index.get_level_values("territory").str.startswith("QN")]
+    return qpv.groupby(level="year").sum()
+
+
+def _rate(frame: pd.DataFrame, numerator: str, denominator: str) -> pd.Series:
+    return 100 * frame[numerator] / frame[denominator]
+
+
+def test_barometer_is_deterministic(plan, barometer):
+    pd.testing.assert_frame_equal(generate_barometer(plan), barometer)
+    assert not generate_barometer(plan, seed=DEMO_SEED + 1).equals(barometer)
+
+
+def test_barometer_columns_territories_and_rows(barometer):
+    """28 territories x 7 years x (2 indicators x 4 bands + 7 indicators) = 28 x 7 x 15 = 2 940 rows."""
+    assert list(barometer.columns) == [c for c in BAROMETER_COLUMNS if c not in ("file", "line")]
+    assert list(dict.fromkeys(barometer["territory"])) == [q.code for q in load_qpv()] + ["MEL", "MEL_HORS_QPV"]
+    assert sorted(set(barometer["year"])) == list(range(2015, 2022))
+    assert len(barometer) == 2940
+    assert not barometer.duplicated(["territory", "year", "indicator", "sex", "age_band"]).any()
+    assert set(barometer["sex"]) == {"ensemble"}
+    assert (barometer["value"] >= 0).all() and (barometer["value"] == barometer["value"].round()).all()
+
+
+def test_barometer_sources_vintages_and_sampling(barometer):
+    census = barometer["indicator"].isin(["population", "population_15_64", "employed_15_64"])
+    assert (barometer.loc[census, "vintage"] == barometer.loc[census, "year"]).all()
+    assert barometer.loc[census, "sampled"].all()
+    assert set(barometer.loc[census, "source"]) == {"INSEE, recensement (SYNTHÉTIQUE)"}
+    assert barometer.loc[~census, "vintage"].isna().all() and not barometer.loc[~census, "sampled"].any()
+    assert set(barometer.loc[~census, "source"]) == {
+        "Pôle emploi (SYNTHÉTIQUE)",
+        "INSEE Filosofi (SYNTHÉTIQUE)",
+        "CAF (SYNTHÉTIQUE)",
+        "INSEE Sirene (SYNTHÉTIQUE)",
+    }
+
+
+def test_2015_employment_rates_are_the_plans(plan, totals):
+    """Plan introduction: 44 % in the QPV, 59 % in the Métropole (plan.yaml headline), to 0.05 point."""
+    qpv = _rate(_qpv_sum(totals), "employed_15_64", "population_15_64")
+    mel = _rate(totals.xs("MEL", level="territory"), "employed_15_64", "population_15_64")
+    assert plan.headline["qpv_employment_rate_pct"] == 44 and plan.headline["comparator_employment_rate_pct"] == 59
+    assert qpv[2015] == pytest.approx(44.0, abs=0.05)
+    assert mel[2015] == pytest.approx(59.0, abs=0.05)
+    # A slow convergence: the gap narrows but stays far from the halving target (7.5 points).
+    gap = mel - qpv
+    assert 12 < gap[2021] < gap[2015]
+    assert 0.2 <= (qpv[2021] - qpv[2015]) / 6 <= 0.6 and 0.1 <= (mel[2021] - mel[2015]) / 6 <= 0.3
+
+
+def test_mel_is_the_sum_of_the_qpv_and_the_rest_exactly(barometer):
+    key = ["year", "indicator", "sex", "age_band"]
+    values = barometer.set_index([*key, "territory"])["value"].unstack("territory")
+    qpv_columns = [c for c in values.columns if c.startswith("QN")]
+    assert len(qpv_columns) == 26
+    assert (values[qpv_columns].sum(axis=1) + values["MEL_HORS_QPV"] == values["MEL"]).all()
+
+
+def test_bands_sum_to_totals_and_employed_within_population(barometer):
+    banded = barometer[barometer["indicator"].isin(["population_15_64", "employed_15_64"])]
+    wide = banded.pivot(index=["territory", "year", "indicator"], columns="age_band", values="value")
+    assert (wide["15-24"] + wide["25-54"] + wide["55-64"] == wide["total"]).all()
+    by_indicator = banded.pivot(index=["territory", "year", "age_band"], columns="indicator", values="value")
+    assert (by_indicator["employed_15_64"] <= by_indicator["population_15_64"]).all()
+
+
+def test_populations_follow_the_reference_file(totals):
+    """QPV populations start from popMuniQPV (noise 0.2 %); the 15-64 are about 63 % of the QPV's
+    population, 65 % of the MEL's (about 1 150 000 inhabitants); the QPV are younger."""
+    start = totals.xs(2015, level="year")
+    for q in load_qpv():
+        assert start.at[q.code, "population"] == pytest.approx(q.population, rel=0.01)
+    qpv = _qpv_sum(totals).loc[2015]
+    mel = start.loc["MEL"]
+    assert 100 * qpv["population_15_64"] / qpv["population"] == pytest.approx(63, abs=1)
+    assert 100 * mel["population_15_64"] / mel["population"] == pytest.approx(65, abs=0.5)
+    assert mel["population"] == pytest.approx(1_150_000, rel=0.01)
+
+
+def test_qpv_are_younger_than_the_mel(barometer):
+    rows = barometer[(barometer["indicator"] == "population_15_64") & (barometer["year"] == 2015)]
+    share = rows.pivot(index="territory", columns="age_band", values="value")
+    young = share["15-24"] / share["total"]
+    assert (young[[t for t in young.index if t.startswith("QN")]] > young["MEL"]).mean() > 0.8
+
+
+def test_poverty_dependence_and_jobseekers_are_plausible(totals):
+    """Poverty 44 % vs 18 % and CAF recipients living only on benefits 30 % vs 20 % (plan introduction)."""
+    qpv, mel = _qpv_sum(totals).loc[2015], totals.loc[("MEL", 2015)]
+    assert 100 * qpv["poor_population"] / qpv["fiscal_population"] == pytest.approx(44, abs=0.5)
+    assert 100 * mel["poor_population"] / mel["fiscal_population"] == pytest.approx(18, abs=0.5)
+    assert 100 * qpv["caf_fully_dependent"] / qpv["caf_recipients"] == pytest.approx(30, abs=0.5)
+    assert 100 * mel["caf_fully_dependent"] / mel["caf_recipients"] == pytest.approx(20, abs=1.5)
+    assert qpv["jobseekers"] / qpv["population_15_64"] > mel["jobseekers"] / mel["population_15_64"]
+    creations = totals.xs("MEL", level="territory")["business_creations"]
+    assert creations[2021] > creations[2015] > 0
+
+
+def test_barometer_file_is_plain_utf8_and_passes_the_intake():
+    data = (DEMO_DATA_DIR / BAROMETER_FILE).read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8").splitlines()
+    assert lines[0] == "territory,year,indicator,sex,age_band,value,source,vintage,sampled"
+    assert re.fullmatch(
+        r'QN05965M,2015,population_15_64,ensemble,total,\d+,"INSEE, recensement \(SYNTHÉTIQUE\)",2015,true', lines[1]
+    )
+    assert lines[-1].startswith("MEL_HORS_QPV,2021,business_creations,ensemble,total,")
+    frame, problems = load_barometer(load_dataset(DEMO_DATA_DIR))
+    assert problems == []
+    assert len(frame) == 2940

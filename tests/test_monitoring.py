@@ -25,8 +25,10 @@ def plan():
 
 @pytest.fixture(scope="module")
 def tiny():
-    """1.4 reaches its 21 communes in 2021 (achieved); 3.1 has 100 of its 300 people at the 2021 deadline (behind)."""
-    return pd.DataFrame({"indicator_id": ["1.4", "3.1"], "year": [2021, 2021], "value": [21.0, 100.0]})
+    """1.4 reaches its 21 communes in 2021 (achieved); 3.1 (cumulative) has 4 x 25 = 100 of its 300 people at the 2021 deadline (behind)."""
+    return pd.DataFrame(
+        {"indicator_id": ["1.4", "3.1", "3.1", "3.1", "3.1"], "year": [2021, 2018, 2019, 2020, 2021], "value": [21.0, 25.0, 25.0, 25.0, 25.0]}
+    )
 
 
 def test_status_counts(plan, tiny):
@@ -78,7 +80,8 @@ def test_gaps_csv_matches_the_expected_file(capsys):
 
     - 1.2 (50 % -> 60 %, level): 59.4 in 2021, progress (59.4 - 50) / (60 - 50) = 94 %; deadline reached: behind;
     - 1.4 (21 communes): 21 in 2021, 21 / 21 = 100 %: achieved;
-    - 2.1 (4 000 contracts by 2019, cumulative): 1 167 + 2 763 + 1 193 + 1 375 = 6 498, 162.45 %: achieved.
+    - 2.1 (4 000 contracts by 2019, cumulative): judged at its 2019 deadline, 1 167 + 2 763 = 3 930,
+      98.25 % of 4 000: behind (the 2020 and 2021 contracts do not count toward a 2019 target).
     """
     assert main(["gaps", "--year", "2021", "--format", "csv"]) == 0
     fresh = pd.read_csv(io.StringIO(capsys.readouterr().out))
@@ -86,7 +89,7 @@ def test_gaps_csv_matches_the_expected_file(capsys):
     pd.testing.assert_frame_equal(fresh, expected, check_exact=False, rtol=1e-9)
     row = expected.set_index("indicator_id")
     assert (row.at["1.2", "achievement_pct"], row.at["1.2", "status"]) == (pytest.approx(94.0), "behind")
-    assert (row.at["2.1", "realised"], row.at["2.1", "achievement_pct"]) == (6498.0, pytest.approx(162.45))
+    assert (row.at["2.1", "realised"], row.at["2.1", "achievement_pct"], row.at["2.1", "status"]) == (3930.0, pytest.approx(98.25), "behind")
 
 
 def test_gaps_xlsx(tmp_path):

@@ -222,10 +222,11 @@ def test_cumulative_count_without_baseline():
 def test_cumulative_with_a_missing_earlier_year_is_a_lower_bound():
     """2020 without 2018: realised 80 + 100 = 180 (lower bound); expected 300 * 3/4 = 225.
 
-    180 < 225 - 30 = 195: behind. Achievement 180 / 300 = 60 %.
+    180 < 225 - 30 = 195 would be behind, but 2018 is missing and could fill the gap: no_data.
+    Achievement 180 / 300 = 60 %.
     """
     gap = assess(PEOPLE, {2019: 80, 2020: 100}, 2020)
-    assert (gap.realised, gap.expected, gap.status) == (180, 225, Status.BEHIND)
+    assert (gap.realised, gap.expected, gap.status) == (180, 225, Status.NO_DATA)
     assert gap.achievement_pct == pytest.approx(60.0)
     assert gap.note == "no value for 2018: the sum over 2018-2020 is a lower bound"
 
@@ -526,3 +527,56 @@ def test_gap_table_tolerance_is_passed_on(plan):
     realised = pd.DataFrame({"indicator_id": ["1.1", "1.1"], "year": [2018, 2019], "value": [320.0, 342.0]})
     table = gap_table(plan, realised, 2019, tolerance=0.05).set_index("indicator_id")
     assert table.loc["1.1", "status"] == "behind"
+
+
+def test_lower_bound_that_meets_the_target_is_enough():
+    """2018 missing, 2019 + 2020 = 200 + 120 = 320 >= 300: achieved whatever 2018 was."""
+    gap = assess(PEOPLE, {2019: 200, 2020: 120}, 2020)
+    assert (gap.status, gap.realised) == (Status.ACHIEVED, 320)
+
+
+def test_lower_bound_on_the_path_is_enough():
+    """2018 missing; 2019 + 2020 = 100 + 110 = 210 >= 225 - 0.1 * 300 = 195: on track."""
+    gap = assess(PEOPLE, {2019: 100, 2020: 110}, 2020)
+    assert gap.status is Status.ON_TRACK
+
+
+def test_cumulative_after_its_deadline_is_judged_at_the_deadline():
+    """'300 by 2019': 100 + 150 = 250 by 2019 < 300: behind in 2021 too, whatever was done in 2020-2021."""
+    by_2019 = make_indicator(value=300, year=2019)
+    gap = assess(by_2019, {2018: 100, 2019: 150, 2020: 500}, 2021)
+    assert (gap.realised, gap.status) == (250, Status.BEHIND)
+    assert gap.note == "judged on 2018-2019, the target's deadline"
+    assert assess(by_2019, {2018: 100, 2019: 250}, 2021).status is Status.ACHIEVED  # 350 >= 300
+
+
+def test_yearly_milestone_is_judged_each_year():
+    """An annual barometer due from 2018: 1 in 2018, 0 in 2019, nothing in 2020."""
+    yearly = make_indicator(measure=Measure.MILESTONE, cumulation=Cumulation.PER_YEAR, year=2018)
+    values = {2018: 1, 2019: 0}
+    assert assess(yearly, values, 2018).status is Status.ACHIEVED
+    assert assess(yearly, values, 2019).status is Status.BEHIND
+    assert assess(yearly, values, 2020).status is Status.NO_DATA
+    late_start = make_indicator(measure=Measure.MILESTONE, cumulation=Cumulation.PER_YEAR, year=2020)
+    assert assess(late_start, {}, 2019).status is Status.NOT_DUE
+
+
+def test_decreasing_range_uses_its_max():
+    """'between 50 and 60' for a decreasing level: 55 <= 60 is achieved; 65 at the deadline is behind."""
+    falling = make_indicator(measure=Measure.PERCENTAGE, direction=Direction.DECREASE, cumulation=Cumulation.LEVEL, low=50, high=60)
+    assert assess(falling, {2021: 55}, 2021).status is Status.ACHIEVED
+    assert assess(falling, {2021: 65}, 2021).status is Status.BEHIND
+    assert assess(falling, {2021: 55}, 2021).target == 60
+
+
+def test_maintain_range_is_met_within_its_bounds():
+    band = make_indicator(direction=Direction.MAINTAIN, cumulation=Cumulation.LEVEL, low=50, high=60)
+    assert assess(band, {2019: 58}, 2019).status is Status.ACHIEVED
+    assert assess(band, {2019: 61}, 2019).status is Status.BEHIND
+
+
+def test_decreasing_without_baseline_has_no_path():
+    """Nothing says where a decrease starts from: the target applies every year (expected = 40)."""
+    falling = make_indicator(measure=Measure.COUNT, direction=Direction.DECREASE, cumulation=Cumulation.LEVEL, value=40)
+    assert expected_value(falling, 2019) == 40
+    assert assess(falling, {2019: 60}, 2019).status is Status.BEHIND  # 60 > 40 + 0.1 * 40

@@ -217,7 +217,8 @@ def _spent(plan: Plan, spending: pd.DataFrame, funder: str | None) -> pd.DataFra
     _check_engagements(plan, rows["engagement"])
     if funder is not None:
         wanted = funder.strip().casefold()
-        rows = rows[rows["funder"].map(lambda v: isinstance(v, str) and v.strip().casefold() == wanted)]
+        mask = rows["funder"].map(lambda v: isinstance(v, str) and v.strip().casefold() == wanted)
+        rows = rows[mask.astype(bool).to_numpy()]  # a boolean array keeps the columns of an empty frame
     rows = rows.astype({"year": "int64", "amount_eur": "float64"})
     grouped = rows.groupby(["engagement", "year"], as_index=False)["amount_eur"].sum(min_count=1)
     return grouped.rename(columns={"amount_eur": "spent_eur"})

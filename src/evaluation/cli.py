@@ -73,7 +73,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _plan_text(plan) -> str:  # noqa: ANN001 - Plan, imported lazily
-    from evaluation.views import target_text
+    from evaluation.labels import target_text
 
     lines = [plan.title, f"Période {plan.period[0]}-{plan.period[1]}", ""]
     groups = [(p.id, f"{p.id} {p.title}") for p in plan.priorities] + [(None, plan.transversal.title)]
@@ -132,10 +132,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
+    from evaluation.intake import format_problems, validate_dataset
+
     plan = load_plan(args.plan_dir)
     dataset = load_dataset(args.data)
     out_dir = args.out.resolve()
     jobs = plan_jobs(plan, year=args.year, out_dir=out_dir, data_dir=dataset.path, only=args.only)
+    problems, _counts = validate_dataset(dataset, plan)
+    if any(p.fatal for p in problems):
+        for line in format_problems([p for p in problems if p.fatal]):
+            print(line, file=sys.stderr)
+        raise UsageError("an input file is unreadable: fix it (see above) before producing the reports")
+    if problems:
+        print(f"warning: {len(problems)} problem(s) in the input files; the rows concerned are left out of the reports (evaluation validate lists them)", file=sys.stderr)
     n_jobs = args.jobs or default_jobs()
     print(f"{len(jobs)} report(s) for {args.year}, {n_jobs} worker(s), data: {dataset.name}", file=sys.stderr)
 
@@ -280,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvaluationError as err:
         print(f"evaluation: error: {err}", file=sys.stderr)
         return err.exit_code
+    except OSError as err:  # an output path that cannot be written (a folder, no permission, disk full)
+        where = f"{err.filename}: " if err.filename else ""
+        print(f"evaluation: error: {where}{err.strerror or err} (choose another --out path)", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("evaluation: interrupted", file=sys.stderr)
         return 130

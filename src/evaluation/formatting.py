@@ -10,8 +10,10 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is heavy: `evaluation plan` and report kernels should not wait for it here
+    import pandas as pd
 
 __all__ = [
     "NBSP",

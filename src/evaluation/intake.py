@@ -19,9 +19,15 @@ Folders of a data directory (see :mod:`evaluation.io`):
     indicators by a ``comment`` (a value without a comment is refused).
 ``spending/``
     ``engagement, year, amount_eur`` and optional ``funder``.
+``barometer/``
+    The yearly barometer of the QPV, long format: ``territory, year, indicator, value, source`` and
+    optional ``sex``, ``age_band``, ``vintage``, ``sampled`` (see :func:`load_barometer`). Counts,
+    not rates: a rate is computed from its numerator and denominator rows (e.g. ``employed_15_64``
+    over ``population_15_64``).
 
 Several files per folder are allowed (one per partner or per year); the same (indicator, year), or
-(engagement, year, funder), in two places is an error naming both.
+(engagement, year, funder), or (territory, year, indicator, sex, age band), in two places is an
+error naming both.
 """
 
 from __future__ import annotations
@@ -36,6 +42,7 @@ import warnings
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -43,6 +50,7 @@ from evaluation.config import PLAN_YEARS
 from evaluation.errors import EvaluationError, _display_path
 from evaluation.io import Dataset
 from evaluation.plan import Measure, Plan, normalize_engagement_id
+from evaluation.territories import AGGREGATES, load_qpv, territory_names
 
 __all__ = [
     "Problem",
@@ -52,10 +60,18 @@ __all__ = [
     "read_raw",
     "load_monitoring",
     "load_spending",
+    "load_barometer",
     "validate_dataset",
     "format_problems",
     "MONITORING",
     "SPENDING",
+    "BAROMETER",
+    "BarometerCount",
+    "BAROMETER_INDICATORS",
+    "BAROMETER_COLUMNS",
+    "BAROMETER_YEARS",
+    "SEX_VALUES",
+    "AGE_BANDS",
 ]
 
 #: Canonical status values and the words partners use for them.
@@ -181,6 +197,8 @@ class TableSpec:
     aliases: dict[str, tuple[str, ...]]
     #: Columns of our own template that only help the partner (label, target...): read and ignored.
     ignored: tuple[str, ...] = field(default=())
+    #: French header suggested when a required column is missing (default: the third alias, or the first).
+    french: dict[str, str] = field(default_factory=dict)
 
     def canonical(self, header: str) -> str | None:
         folded = _fold(header)
@@ -228,6 +246,109 @@ SPENDING = TableSpec(
         "comment": ("comment", "commentaire", "remarque"),
     },
 )
+
+
+BAROMETER = TableSpec(
+    kind="barometer",
+    required=("territory", "year", "indicator", "value", "source"),
+    optional=("sex", "age_band", "vintage", "sampled"),
+    aliases={
+        "territory": ("territory", "territoire", "code", "code qp", "code qpv", "code territoire"),
+        "year": ("year", "annee", "an"),
+        "indicator": ("indicator", "indicateur", "code indicateur"),
+        "sex": ("sex", "sexe"),
+        "age_band": (
+            "age band",
+            "tranche d'age",
+            "tranche age",
+            "tranche d age",
+            "tranche dage",
+            "classe d'age",
+            "age",
+        ),
+        "value": ("value", "valeur"),
+        "source": ("source", "producteur"),
+        "vintage": ("vintage", "millesime"),
+        "sampled": ("sampled", "echantillon", "sondage"),
+    },
+    french={
+        "territory": "territoire",
+        "year": "année",
+        "indicator": "indicateur",
+        "value": "valeur",
+        "source": "source",
+    },
+)
+
+
+@dataclass(frozen=True)
+class BarometerCount:
+    """An indicator of the barometer: a count of persons, recipients or businesses.
+
+    ``label`` is the French label shown in reports, ``unit`` what is counted, ``census`` whether the
+    count comes from the census (a sample: ``sampled`` defaults to true for it).
+    """
+
+    label: str
+    unit: str
+    census: bool = False
+
+
+#: The barometer's indicators (closed list), all counts: rates are ratios of two of them
+#: (employment rate = employed_15_64 / population_15_64, poverty rate = poor_population /
+#: fiscal_population, share of fully dependent recipients = caf_fully_dependent / caf_recipients).
+BAROMETER_INDICATORS = MappingProxyType(
+    {
+        "population_15_64": BarometerCount("Population de 15 à 64 ans", "personnes", census=True),
+        "employed_15_64": BarometerCount("Personnes de 15 à 64 ans en emploi", "personnes", census=True),
+        "population": BarometerCount("Population municipale", "personnes", census=True),
+        "jobseekers": BarometerCount("Demandeurs d'emploi inscrits en catégories A, B, C", "demandeurs d'emploi"),
+        "poor_population": BarometerCount(
+            "Personnes sous le seuil de pauvreté (60 % du niveau de vie médian)", "personnes"
+        ),
+        "fiscal_population": BarometerCount(
+            "Population couverte par Filosofi (dénominateur du taux de pauvreté)", "personnes"
+        ),
+        "caf_recipients": BarometerCount("Allocataires CAF", "allocataires"),
+        "caf_fully_dependent": BarometerCount(
+            "Allocataires dont les revenus sont à 100 % des prestations", "allocataires"
+        ),
+        "business_creations": BarometerCount("Créations d'entreprises", "entreprises"),
+    }
+)
+
+#: Canonical sex values and the words partners use for them (folded); blank means ``ensemble``.
+SEX_VALUES = MappingProxyType(
+    {
+        "ensemble": ("ensemble", "total", "tous", "les deux"),
+        "F": ("f", "femmes", "femme"),
+        "M": ("m", "hommes", "homme"),
+    }
+)
+
+#: Age bands of the 15-64 population (``total``: every age of the indicator); blank means ``total``.
+AGE_BANDS = ("total", "15-24", "25-54", "55-64")
+
+#: Years a barometer row may have (first and last, inclusive).
+BAROMETER_YEARS = (2006, 2030)
+
+#: A census vintage N pools the surveys of N-2 to N+2: a value for year Y needs |Y - N| <= 2.
+_VINTAGE_SPAN = 2
+
+BAROMETER_COLUMNS = [
+    "territory",
+    "year",
+    "indicator",
+    "sex",
+    "age_band",
+    "value",
+    "source",
+    "vintage",
+    "sampled",
+    "file",
+    "line",
+]
+_BAROMETER_KEY = ["territory", "year", "indicator", "sex", "age_band"]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -308,6 +429,12 @@ def _blank(value: object) -> bool:
     )
 
 
+def _french_header(spec: TableSpec, name: str) -> str:
+    if name in spec.french:
+        return spec.french[name]
+    return spec.aliases[name][2 if len(spec.aliases[name]) > 2 else 0]
+
+
 def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
     """Read a file's cells without interpreting them; problems for unreadable, empty or badly headed files."""
     try:
@@ -360,7 +487,7 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem
                 name,
                 None,
                 "required column is missing",
-                f"add a column '{name}' (or its French name '{spec.aliases[name][2 if len(spec.aliases[name]) > 2 else 0]}')",
+                f"add a column '{name}' (or its French name '{_french_header(spec, name)}')",
             )
         )
     if missing:
@@ -476,6 +603,44 @@ _MESSAGES: dict[str, tuple[str | None, str, str]] = {
         "engagement",
         "appears twice for this year and funder in this file (first at line {first})",
         "add the amounts into one row",
+    ),
+    "missing_territory": ("territory", "is missing", "give the QPV code (e.g. QN05972M), MEL or MEL_HORS_QPV"),
+    "unknown_territory": ("territory", "is not a territory of the barometer", "{suggestion}"),
+    "year_outside_barometer": (
+        "year",
+        "is outside the barometer's years",
+        f"use a year from {BAROMETER_YEARS[0]} to {BAROMETER_YEARS[1]}",
+    ),
+    "missing_barometer_indicator": ("indicator", "is missing", "give the indicator code, e.g. jobseekers"),
+    "unknown_barometer_indicator": ("indicator", "is not an indicator of the barometer", "{suggestion}"),
+    "bad_sex": ("sex", "is not a known sex value", "use ensemble, F or M (total, femmes, hommes), or leave it blank"),
+    "bad_age_band": (
+        "age_band",
+        "is not a known age band",
+        f"use {', '.join(AGE_BANDS)}, or leave it blank for total",
+    ),
+    "missing_value": (
+        "value",
+        "is missing",
+        "give the count, or remove the row (a value withheld by statistical secrecy is left out)",
+    ),
+    "negative_value": ("value", "is negative", "a count is 0 or more"),
+    "missing_source": ("source", "is missing", "name the producer of the value, e.g. INSEE, recensement"),
+    "vintage_not_a_year": (
+        "vintage",
+        "is not a year",
+        "give the census vintage with 4 digits, e.g. 2017, or leave it blank",
+    ),
+    "vintage_too_far": (
+        "vintage",
+        f"is more than {_VINTAGE_SPAN} years away from the row's year",
+        "a census vintage N pools the surveys of N-2 to N+2: use a vintage within 2 years of the year",
+    ),
+    "bad_sampled": ("sampled", "is not oui or non", "write oui (a sample survey such as the census) or non"),
+    "duplicate_barometer": (
+        "territory",
+        "appears twice for this year, indicator, sex and age band in this file (first at line {first})",
+        "keep one row per territory, year, indicator, sex and age band",
     ),
 }
 
@@ -620,6 +785,218 @@ def _spending_schema(plan: Plan):  # noqa: ANN202
     )
 
 
+# Barometer cells: each parser returns the canonical value or raises ValueError.
+
+
+def _parse_territory(value: object, codes: frozenset[str]) -> str:
+    """A QPV code (any case) of ``codes``, or an aggregate of :data:`AGGREGATES` (``mel hors qpv`` too)."""
+    if _blank(value):
+        raise ValueError("missing")
+    text = str(value).strip()
+    if text.upper() in codes:
+        return text.upper()
+    aggregates = {_fold(code): code for code in AGGREGATES}
+    if _fold(text) in aggregates:
+        return aggregates[_fold(text)]
+    raise ValueError("unknown territory")
+
+
+def _parse_indicator(value: object) -> str:
+    """A code of :data:`BAROMETER_INDICATORS`, in any case, with spaces or dashes for underscores."""
+    if _blank(value):
+        raise ValueError("missing")
+    text = str(value).strip()
+    if text in BAROMETER_INDICATORS:
+        return text
+    folded = {_fold(code): code for code in BAROMETER_INDICATORS}
+    if _fold(text) in folded:
+        return folded[_fold(text)]
+    raise ValueError("unknown indicator")
+
+
+def _parse_sex(value: object) -> str:
+    """``ensemble`` (also blank), ``F`` or ``M`` from the words of :data:`SEX_VALUES`."""
+    if _blank(value):
+        return "ensemble"
+    if value in SEX_VALUES:
+        return str(value)
+    folded = _fold(str(value))
+    for key, words in SEX_VALUES.items():
+        if folded in words:
+            return key
+    raise ValueError("unknown sex")
+
+
+def _parse_age_band(value: object) -> str:
+    """An age band of :data:`AGE_BANDS`: ``15-24``, ``15 - 24 ans``, ``15 à 24 ans``...; blank or ``ensemble`` is total."""
+    if _blank(value):
+        return "total"
+    if value in AGE_BANDS:
+        return str(value)
+    folded = re.sub(r"\b(ans?|a)\b", " ", _fold(str(value)))
+    folded = " ".join(folded.split())
+    if folded in ("total", "ensemble", "tous ages"):
+        return "total"
+    for band in AGE_BANDS:
+        if folded == _fold(band):
+            return band
+    raise ValueError("unknown age band")
+
+
+def _parse_sampled(value: object) -> bool | None:
+    """``oui``/``true``/``1`` -> True, ``non``/``false``/``0`` -> False, blank -> None (the indicator's default)."""
+    if _blank(value):
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and value in (0, 1):
+        return bool(value)
+    folded = _fold(str(value))
+    if folded in ("oui", "true", "vrai", "yes", "1"):
+        return True
+    if folded in ("non", "false", "faux", "no", "0"):
+        return False
+    raise ValueError("not oui or non")
+
+
+def _valid(parser: Callable[[object], object]) -> Callable[[object], bool]:
+    """An element-wise check from a parser: True when the parser accepts the cell."""
+
+    def check(value: object) -> bool:
+        try:
+            parser(value)
+        except ValueError:
+            return False
+        return True
+
+    return check
+
+
+def _or_text(parser: Callable[[object], object], value: object) -> object:
+    """The parsed value, or the cell's text when the parser refuses it (for keys of bad rows)."""
+    try:
+        return parser(value)
+    except ValueError:
+        return str(value).strip()
+
+
+def _barometer_keys(frame: pd.DataFrame, codes: frozenset[str]) -> pd.Series:
+    """Key of each row (territory, year, indicator, sex, age band), on canonical values."""
+    parsers = {
+        "territory": lambda v: _parse_territory(v, codes),
+        "year": _parse_year,
+        "indicator": _parse_indicator,
+        "sex": _parse_sex,
+        "age_band": _parse_age_band,
+    }
+    parts = [frame[column].map(lambda v, p=parser: str(_or_text(p, v))) for column, parser in parsers.items()]
+    keys = parts[0]
+    for part in parts[1:]:
+        keys = keys + "|" + part
+    return keys
+
+
+def _barometer_schema(codes: frozenset[str]):  # noqa: ANN202
+    import pandera.pandas as pa
+
+    def check(fn: Callable, key: str, element_wise: bool = True, ignore_na: bool = True) -> pa.Check:
+        return pa.Check(fn, error=key, element_wise=element_wise, ignore_na=ignore_na)
+
+    def known_territory(value: object) -> bool:
+        return _blank(value) or _valid(lambda v: _parse_territory(v, codes))(value)
+
+    def in_years(value: object) -> bool:
+        year = _year_or_none(value)
+        return year is None or BAROMETER_YEARS[0] <= year <= BAROMETER_YEARS[1]
+
+    def non_negative(value: object) -> bool:
+        number = _number_or_nan(value)
+        return math.isnan(number) or number >= 0
+
+    def vintage_close(frame: pd.DataFrame) -> pd.Series:
+        years = [_year_or_none(v) for v in frame["year"]]
+        vintages = [_year_or_none(v) for v in frame["vintage"]]
+        return pd.Series(
+            [y is None or v is None or abs(y - v) <= _VINTAGE_SPAN for y, v in zip(years, vintages, strict=True)],
+            index=frame.index,
+        )
+
+    def not_duplicated(frame: pd.DataFrame) -> pd.Series:
+        return ~_barometer_keys(frame, codes).duplicated(keep="first")
+
+    return pa.DataFrameSchema(
+        {
+            "territory": pa.Column(
+                object,
+                [
+                    check(lambda v: not _blank(v), "missing_territory", ignore_na=False),
+                    check(known_territory, "unknown_territory"),
+                ],
+                nullable=True,
+            ),
+            "year": pa.Column(
+                object,
+                [check(_is_year, "not_a_year", ignore_na=False), check(in_years, "year_outside_barometer")],
+                nullable=True,
+            ),
+            "indicator": pa.Column(
+                object,
+                [
+                    check(lambda v: not _blank(v), "missing_barometer_indicator", ignore_na=False),
+                    check(lambda v: _blank(v) or _valid(_parse_indicator)(v), "unknown_barometer_indicator"),
+                ],
+                nullable=True,
+            ),
+            "sex": pa.Column(object, [check(_valid(_parse_sex), "bad_sex")], nullable=True),
+            "age_band": pa.Column(object, [check(_valid(_parse_age_band), "bad_age_band")], nullable=True),
+            "value": pa.Column(
+                object,
+                [
+                    check(lambda v: not _blank(v), "missing_value", ignore_na=False),
+                    check(_is_number, "not_a_number"),
+                    check(non_negative, "negative_value"),
+                ],
+                nullable=True,
+            ),
+            "source": pa.Column(
+                object, [check(lambda v: not _blank(v), "missing_source", ignore_na=False)], nullable=True
+            ),
+            "vintage": pa.Column(
+                object, [check(lambda v: _blank(v) or _is_year(v), "vintage_not_a_year")], nullable=True
+            ),
+            "sampled": pa.Column(object, [check(_valid(_parse_sampled), "bad_sampled")], nullable=True),
+        },
+        checks=[
+            check(vintage_close, "vintage_too_far", element_wise=False),
+            check(not_duplicated, "duplicate_barometer", element_wise=False),
+        ],
+        strict=False,
+    )
+
+
+def _suggest_territory(value: object, names: dict[str, str]) -> str:
+    """The closest territory code, by code or by name (``Secteur Sud`` -> QN05972M)."""
+    text = str(value).strip()
+    close = difflib.get_close_matches(text.upper(), list(names), n=1, cutoff=0.6)
+    if not close:
+        by_name = {_fold(name): code for code, name in names.items()}
+        match = difflib.get_close_matches(_fold(text), list(by_name), n=1, cutoff=0.6)
+        close = [by_name[match[0]]] if match else []
+    if close:
+        return f"did you mean '{close[0]}' ({names[close[0]]})?"
+    return "use a QPV code of data/reference/qpv_mel_2024.csv (e.g. QN05972M), MEL or MEL_HORS_QPV"
+
+
+def _suggest_indicator(value: object) -> str:
+    """The closest barometer indicator, by code or by French label."""
+    options = {_fold(code): code for code in BAROMETER_INDICATORS}
+    options.update({_fold(i.label): code for code, i in BAROMETER_INDICATORS.items()})
+    close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{options[close[0]]}'?"
+    return f"use one of {', '.join(BAROMETER_INDICATORS)}"
+
+
 def _year_or_none(value: object) -> int | None:
     try:
         return _parse_year(value)
@@ -638,7 +1015,16 @@ def _suggest(value: object, choices: Iterable[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else "see the codes with 'evaluation plan'"
 
 
-def _run_schema(schema, table: RawTable, choices: Iterable[str]) -> list[Problem]:  # noqa: ANN001
+def _run_schema(  # noqa: ANN001
+    schema,
+    table: RawTable,
+    choices: Iterable[str],
+    suggest: Callable[[str, object], str] | None = None,
+    duplicate_keys: Callable[[pd.DataFrame], pd.Series] | None = None,
+) -> list[Problem]:
+    """Problems of one table, sorted by line. ``suggest(check key, value)`` replaces the suggestion
+    among ``choices`` of an ``unknown_`` check; ``duplicate_keys`` gives each row's key when a
+    duplicate's first line must be found on canonical values rather than on the cells' text."""
     import pandera.pandas as pa
 
     try:
@@ -650,6 +1036,7 @@ def _run_schema(schema, table: RawTable, choices: Iterable[str]) -> list[Problem
     problems = []
     seen: set[tuple[int, str]] = set()
     choices = list(choices)
+    keys = duplicate_keys(table.frame) if duplicate_keys is not None else None
     for case in cases.itertuples(index=False):
         key = str(case.check)
         line = case.index
@@ -658,8 +1045,12 @@ def _run_schema(schema, table: RawTable, choices: Iterable[str]) -> list[Problem
         seen.add((line, key))
         column, message, hint = _MESSAGES[key]
         value = table.frame.at[line, column] if column in table.frame.columns else None
-        extra = {"suggestion": _suggest(value, choices) if key.startswith("unknown_") else "", "first": "", "ratio": ""}
-        if key.startswith("duplicate_"):
+        extra = {"suggestion": "", "first": "", "ratio": ""}
+        if key.startswith("unknown_"):
+            extra["suggestion"] = suggest(key, value) if suggest else _suggest(value, choices)
+        if key.startswith("duplicate_") and keys is not None:
+            extra["first"] = str(int(keys.index[keys == keys[line]][0]))
+        elif key.startswith("duplicate_"):
             extra["first"] = str(_first_duplicate(table.frame, line, key))
         if key == "ratio_mismatch":
             num = _number_or_nan(table.frame.at[line, "numerator"])
@@ -781,29 +1172,143 @@ def _cross_file_duplicates(frame: pd.DataFrame, keys: list[str], folder: Path, w
     return problems
 
 
-def _load(folder: Path, spec: TableSpec, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
+def _checked_tables(
+    folder: Path, spec: TableSpec, check: Callable[[RawTable], list[Problem]]
+) -> tuple[list[RawTable], list[Problem]]:
+    """Every file of ``folder`` read and checked; each table keeps only its rows without a problem."""
     problems: list[Problem] = []
-    frames = []
-    if spec.kind == "monitoring":
-        schema, choices = _monitoring_schema(plan), [i.id for i in plan.indicators()]
-    else:
-        schema, choices = _spending_schema(plan), [s.id for s in plan.engagements]
+    tables = []
     for path in _files(folder):
         table, read_problems = read_raw(path, spec)
         problems += read_problems
         if table is None:
             continue
-        file_problems = _run_schema(schema, table, choices)
+        file_problems = check(table)
         problems += file_problems
         bad_lines = {p.line for p in file_problems}
-        good = RawTable(table.path, table.frame.loc[[i for i in table.frame.index if i not in bad_lines]])
-        frames.append(_monitoring_rows(good, plan) if spec.kind == "monitoring" else _spending_rows(good))
+        tables.append(RawTable(table.path, table.frame.loc[[i for i in table.frame.index if i not in bad_lines]]))
+    return tables, problems
+
+
+def _load(folder: Path, spec: TableSpec, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
+    if spec.kind == "monitoring":
+        schema, choices = _monitoring_schema(plan), [i.id for i in plan.indicators()]
+    else:
+        schema, choices = _spending_schema(plan), [s.id for s in plan.engagements]
+    tables, problems = _checked_tables(folder, spec, lambda table: _run_schema(schema, table, choices))
+    frames = [_monitoring_rows(t, plan) if spec.kind == "monitoring" else _spending_rows(t) for t in tables]
     columns = MONITORING_COLUMNS if spec.kind == "monitoring" else SPENDING_COLUMNS
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     keys = ["indicator_id", "year"] if spec.kind == "monitoring" else ["engagement", "year", "funder"]
     problems += _cross_file_duplicates(frame, keys, folder, "value" if spec.kind == "monitoring" else "amount")
     frame = frame.astype({"year": "int64"}) if not frame.empty else frame
     return frame, problems
+
+
+def _barometer_rows(table: RawTable, codes: frozenset[str]) -> pd.DataFrame:
+    """Typed rows of a checked barometer table (canonical codes, defaults applied)."""
+    rows = []
+    for line, cells in zip(table.frame.index, table.frame.to_dict("records"), strict=True):
+        indicator = _parse_indicator(cells["indicator"])
+        sampled = _parse_sampled(cells["sampled"])
+        vintage = None if _blank(cells["vintage"]) else _parse_year(cells["vintage"])
+        rows.append(
+            {
+                "territory": _parse_territory(cells["territory"], codes),
+                "year": _parse_year(cells["year"]),
+                "indicator": indicator,
+                "sex": _parse_sex(cells["sex"]),
+                "age_band": _parse_age_band(cells["age_band"]),
+                "value": parse_number(cells["value"]),
+                "source": str(cells["source"]).strip(),
+                "vintage": vintage,
+                "sampled": BAROMETER_INDICATORS[indicator].census if sampled is None else sampled,
+                "file": table.path.name,
+                "line": int(line),
+            }
+        )
+    return pd.DataFrame(rows, columns=BAROMETER_COLUMNS)
+
+
+def _count_text(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def _employed_above_population(frame: pd.DataFrame, folder: Path) -> tuple[list[Problem], list[int]]:
+    """Rows of ``employed_15_64`` above ``population_15_64`` for the same territory, year, sex and age band.
+
+    Returns the problems (reported on the employed row, naming the population row) and the index
+    labels of the employed rows to leave out. Works across files.
+    """
+    key = ["territory", "year", "sex", "age_band"]
+    employed = frame[frame["indicator"] == "employed_15_64"].reset_index()
+    population = frame[frame["indicator"] == "population_15_64"].drop_duplicates(key)
+    pairs = employed.merge(population[[*key, "value", "file", "line"]], on=key, suffixes=("", "_population"))
+    problems, bad = [], []
+    for pair in pairs[pairs["value"] > pairs["value_population"]].itertuples(index=False):
+        same_file = pair.file_population == pair.file
+        place = f"line {pair.line_population}" if same_file else f"{pair.file_population}, line {pair.line_population}"
+        problems.append(
+            Problem(
+                folder / pair.file,
+                int(pair.line),
+                "value",
+                _count_text(pair.value),
+                "is more than population_15_64 for the same territory, year, sex and age band "
+                f"({_count_text(pair.value_population)}, {place})",
+                "the employed are part of the population: check both values",
+            )
+        )
+        bad.append(pair.index)
+    return problems, bad
+
+
+def load_barometer(dataset: Dataset, plan: Plan | None = None) -> tuple[pd.DataFrame, list[Problem]]:
+    """Barometer counts of every file of ``barometer/``, and the problems found (rows with a problem are left out).
+
+    One row per territory, year, indicator, sex and age band. Columns:
+
+    - ``territory``: a QPV code of :func:`evaluation.territories.load_qpv` (any case in the file),
+      ``MEL`` (the whole Métropole, QPV included) or ``MEL_HORS_QPV``;
+    - ``year`` (int, 2006-2030), ``indicator`` (a code of :data:`BAROMETER_INDICATORS`);
+    - ``sex``: ``ensemble`` (blank, ``total``), ``F`` (``femmes``) or ``M`` (``hommes``);
+    - ``age_band``: ``total`` (blank), ``15-24``, ``25-54`` or ``55-64``;
+    - ``value`` (float, a count, 0 or more), ``source`` (required);
+    - ``vintage`` (Int64, may be missing): the census vintage N, which pools the surveys N-2..N+2, so
+      it must lie within 2 years of ``year``;
+    - ``sampled`` (bool): whether the count comes from a sample (``oui``/``non``, ``true``/``false``,
+      ``1``/``0``); blank means true for the census counts (population_15_64, employed_15_64,
+      population) and false otherwise;
+    - ``file``, ``line``: where the row comes from.
+
+    Besides the cell checks, a key given twice (in a file or across files: the later one is left
+    out) and an ``employed_15_64`` count above the ``population_15_64`` of the same territory, year,
+    sex and age band (the employed row is left out) are reported. ``plan`` is not used (the
+    barometer does not depend on the referential); it keeps the signature of the other loaders.
+    """
+    del plan
+    folder = dataset.path / "barometer"
+    qpv = load_qpv()
+    codes = frozenset(q.code for q in qpv)
+    names = territory_names(qpv)
+    schema = _barometer_schema(codes)
+
+    def suggest(key: str, value: object) -> str:
+        return _suggest_territory(value, names) if key == "unknown_territory" else _suggest_indicator(value)
+
+    def check(table: RawTable) -> list[Problem]:
+        return _run_schema(schema, table, (), suggest, lambda frame: _barometer_keys(frame, codes))
+
+    tables, problems = _checked_tables(folder, BAROMETER, check)
+    frames = [_barometer_rows(t, codes) for t in tables]
+    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAROMETER_COLUMNS)
+    problems += _cross_file_duplicates(frame, _BAROMETER_KEY, folder, "value")
+    frame = frame[~frame.duplicated(_BAROMETER_KEY, keep="first")]
+    employment_problems, bad = _employed_above_population(frame, folder)
+    problems += employment_problems
+    frame = frame.drop(index=bad).reset_index(drop=True)
+    types = {"year": "int64", "value": "float64", "vintage": "Int64", "sampled": "bool", "line": "int64"}
+    return frame.astype(types), problems
 
 
 def load_monitoring(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
@@ -824,10 +1329,13 @@ def validate_dataset(dataset: Dataset, plan: Plan) -> tuple[list[Problem], dict[
     """Every problem of every input file of the data directory, and row counts per folder."""
     monitoring, problems = load_monitoring(dataset, plan)
     spending, spending_problems = load_spending(dataset, plan)
+    barometer, barometer_problems = load_barometer(dataset, plan)
     counts = {
         "monitoring_files": len(_files(dataset.path / "monitoring")),
         "monitoring_rows": len(monitoring),
         "spending_files": len(_files(dataset.path / "spending")),
         "spending_rows": len(spending),
+        "barometer_files": len(_files(dataset.path / "barometer")),
+        "barometer_rows": len(barometer),
     }
-    return problems + spending_problems, counts
+    return problems + spending_problems + barometer_problems, counts

@@ -650,6 +650,15 @@ def _indicator(reader: _Reader, sheet_id: str, index: int) -> Indicator:
             "id", f"indicator id {ind_id!r} should be {expected!r}", ind_id, "number indicators 1, 2, ... in order"
         )
     measure = reader.choice("measure", Measure)
+    cumulation = reader.choice("cumulation", Cumulation)
+    baseline = _baseline(reader)
+    if cumulation is Cumulation.CUMULATIVE and baseline is not None:
+        raise reader.fail(
+            "baseline",
+            "a cumulative indicator adds up yearly values and cannot start from a baseline level",
+            baseline.value,
+            "use cumulation: level (or per_year) for a 'passer de X à Y' target",
+        )
     return Indicator(
         id=ind_id,
         engagement=sheet_id,
@@ -657,8 +666,8 @@ def _indicator(reader: _Reader, sheet_id: str, index: int) -> Indicator:
         unit=reader.text("unit", optional=True),
         measure=measure,
         direction=reader.choice("direction", Direction),
-        cumulation=reader.choice("cumulation", Cumulation),
-        baseline=_baseline(reader),
+        cumulation=cumulation,
+        baseline=baseline,
         target=_target(reader, measure),
         section=reader.choice("section", Section),
         source=reader.text("source"),  # type: ignore[arg-type]

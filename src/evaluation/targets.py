@@ -10,16 +10,20 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
    amount whose target has no figure (no value, no range) gets ``no_target``; ``realised`` (and
    ``realised_cumulated``) are still filled by rule 2, nothing else is computed.
 2. **Realised value at Y.** ``cumulative``: the sum of the values present for the years
-   ``plan_start..Y`` (a lower bound when some are missing: the note names them). ``per_year``: the
+   ``plan_start..min(Y, target.year)`` (a target "by 2019" is judged on what was done by 2019, also
+   in later years; a lower bound when some years are missing: the note names them; a lower bound
+   that already meets the target, or is on its path, is enough to say so, otherwise the status is
+   ``no_data``). ``per_year``: the
    value of ``Y``, and ``realised_cumulated`` = the sum of the values present for ``plan_start..Y``
    (same note). ``level``: the value of ``Y``. When the value of ``Y`` itself is missing the status is
    ``no_data`` (the cumulative sum of the other years is still reported, with the achievement and the
    gap it gives), unless rule 7 makes it ``not_due``.
 3. **Linear path.** Start point: ``(baseline.year, baseline.value)``, with :data:`REFERENCE_YEAR` when
    the baseline has no year. Without a baseline: ``(plan_start - 1, 0)`` for cumulative indicators and
-   for count or amount ``level`` indicators (nothing done before the plan); no start point for
-   ``per_year`` indicators, for percentage ``level`` indicators and for ``maintain`` indicators (the
-   target applies from the start: the expected value is the target every year). End point: ``(target.year, t)`` where ``t`` is
+   for increasing count or amount ``level`` indicators (nothing done before the plan); no start point
+   for ``per_year`` indicators, for percentage ``level`` indicators and for ``maintain`` and
+   ``decrease`` indicators (the target applies from the start: the expected value is the target
+   every year). End point: ``(target.year, t)`` where ``t`` is
    the target value, or the range's min. ``expected(Y) = s + (t - s) * (Y - s_year) / (target.year -
    s_year)``, equal to ``t`` once ``Y >= target.year`` and to ``s`` while ``Y <= s_year`` (no
    extrapolation before the start point). None for qualitative, milestone and no-target indicators.
@@ -36,9 +40,10 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
    tolerance * |t - s|``; ``decrease``: ``realised <= expected + tolerance * |t - s|``; a
    ``maintain`` target has no path to be on: a year outside its band is ``behind``. For ``per_year``
    indicators the year's value is compared with the final ``t`` (met) and with ``expected(Y)``.
-6. **Ranges** ("50 à 100"): ``t`` is the min; ``range_position`` is ``below_min`` (realised < min),
-   ``within`` or ``above_max`` (realised > max). Above the max is still ``achieved`` for an increasing
-   indicator; the note says so.
+6. **Ranges** ("50 à 100"): ``t`` is the min for an increasing indicator, the max for a decreasing
+   one; a ``maintain`` range is met by any value within [min, max]. ``range_position`` is
+   ``below_min`` (realised < min), ``within`` or ``above_max`` (realised > max). Above the max is still
+   ``achieved`` for an increasing indicator; the note says so.
 7. **Not due.** When the value of ``Y`` is missing, ``Y < target.year`` and nothing is expected yet
    (``expected(Y)`` is None or equals the start value), the status is ``not_due`` instead of
    ``no_data``.
@@ -47,6 +52,9 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
    and ``Y < target.year``: ``not_due`` (even when a 0 was reported). Not done and ``Y >=
    target.year``: ``no_data`` when no value was reported up to ``Y``, else ``behind`` with
    ``late_years = Y - target.year``. ``realised`` is 1 when done, 0 when only zeros were reported.
+   A ``per_year`` milestone (a deliverable due every year from ``target.year``, e.g. an annual
+   barometer) is judged on the value of ``Y`` alone: 1 ``achieved``, 0 ``behind``, missing
+   ``no_data``; ``not_due`` before ``target.year``.
 9. Targets beyond the plan (e.g. 2024) follow the same rules, on a path that ends at their year.
 
 ``tolerance`` defaults to :data:`DEFAULT_TOLERANCE` (10 % of the planned change).
@@ -173,8 +181,8 @@ def path_start(indicator: Indicator, *, plan_start: int = 2018) -> tuple[int, fl
     if indicator.baseline is not None:
         year = indicator.baseline.year if indicator.baseline.year is not None else REFERENCE_YEAR
         return year, indicator.baseline.value
-    if indicator.direction is Direction.MAINTAIN:
-        return None  # a level to hold, not to build up
+    if indicator.direction in (Direction.MAINTAIN, Direction.DECREASE):
+        return None  # a level to hold, or to bring down from an unknown start: the target applies from the start
     if indicator.cumulation is Cumulation.CUMULATIVE or (
         indicator.cumulation is Cumulation.LEVEL and indicator.measure in (Measure.COUNT, Measure.AMOUNT)
     ):
@@ -185,7 +193,9 @@ def path_start(indicator: Indicator, *, plan_start: int = 2018) -> tuple[int, fl
 def _target_value(indicator: Indicator) -> float | None:
     """The figure to reach: the target value, or the range's min."""
     target = indicator.target
-    return target.min if target.is_range else target.value
+    if not target.is_range:
+        return target.value
+    return target.max if indicator.direction is Direction.DECREASE else target.min
 
 
 def expected_value(indicator: Indicator, year: int, *, plan_start: int = 2018) -> float | None:
@@ -223,13 +233,17 @@ def assess(
     if indicator.measure is Measure.QUALITATIVE:
         return _gap(indicator, year, Status.QUALITATIVE, realised=present.get(year))
 
-    window = range(plan_start, year + 1)
+    cumulative = indicator.cumulation is Cumulation.CUMULATIVE
+    last = min(year, indicator.target.year) if cumulative else year
+    window = range(plan_start, last + 1)
     summed = [present[y] for y in window if y in present]
     total = float(sum(summed)) if summed else None
     missing = [y for y in window if y not in present]
     notes = []
     if summed and missing and indicator.cumulation is not Cumulation.LEVEL:
-        notes.append(f"no value for {', '.join(map(str, missing))}: the sum over {plan_start}-{year} is a lower bound")
+        notes.append(f"no value for {', '.join(map(str, missing))}: the sum over {plan_start}-{last} is a lower bound")
+    if cumulative and last < year:
+        notes.append(f"judged on {plan_start}-{last}, the target's deadline")
     realised = total if indicator.cumulation is Cumulation.CUMULATIVE else present.get(year)
     cumulated = total if indicator.cumulation is Cumulation.PER_YEAR else None
     if not indicator.target.is_quantified:
@@ -248,15 +262,16 @@ def assess(
             counted = ": counted as achieved" if indicator.direction is Direction.INCREASE else ""
             notes.append(f"above the range's max ({indicator.target.max:g}){counted}")
 
-    if year not in present:
+    span = abs(target - start[1]) if start is not None else abs(target)
+    judged = _status(indicator, realised, target, expected, span, year, tolerance) if realised is not None else None
+    complete = not missing if cumulative else year in present
+    if complete or judged in (Status.ACHIEVED, Status.ON_TRACK):
+        status = judged  # a lower bound that meets the target or its path is enough
+    else:
         nothing_expected = expected is None or (start is not None and expected == start[1])
-        status = Status.NOT_DUE if year < indicator.target.year and nothing_expected else Status.NO_DATA
+        status = Status.NOT_DUE if year < indicator.target.year and nothing_expected and year not in present else Status.NO_DATA
         if status is Status.NO_DATA and not notes:
             notes.append(f"value of {year} missing")
-    else:
-        assert realised is not None and expected is not None
-        span = abs(target - start[1]) if start is not None else abs(target)
-        status = _status(indicator.direction, realised, target, expected, span, year, indicator.target.year, tolerance)
 
     return _gap(
         indicator,
@@ -325,24 +340,27 @@ def _range_position(realised: float, low: float, high: float) -> str:
 
 
 def _status(
-    direction: Direction,
+    indicator: Indicator,
     realised: float,
     target: float,
-    expected: float,
+    expected: float | None,
     span: float,
     year: int,
-    target_year: int,
     tolerance: float,
 ) -> Status:
-    """Rule 5: met, else behind from the deadline on, else on the path within ``tolerance * span``."""
-    met = {
-        Direction.INCREASE: realised >= target,
-        Direction.DECREASE: realised <= target,
-        Direction.MAINTAIN: abs(realised - target) <= tolerance * abs(target),
-    }[direction]
+    """Rules 5 and 6: met, else behind from the deadline on, else on the path within ``tolerance * span``."""
+    direction = indicator.direction
+    if direction is Direction.MAINTAIN and indicator.target.is_range:
+        met = indicator.target.min <= realised <= indicator.target.max  # type: ignore[operator]
+    else:
+        met = {
+            Direction.INCREASE: realised >= target,
+            Direction.DECREASE: realised <= target,
+            Direction.MAINTAIN: abs(realised - target) <= tolerance * abs(target),
+        }[direction]
     if met:
         return Status.ACHIEVED
-    if year >= target_year:
+    if year >= indicator.target.year or expected is None:
         return Status.BEHIND
     margin = tolerance * span
     on_track = {
@@ -370,6 +388,16 @@ def _achievement(indicator: Indicator, realised: float | None, target: float) ->
 def _assess_milestone(indicator: Indicator, present: dict[int, float], year: int) -> TargetGap:
     """Rule 8."""
     deadline = indicator.target.year
+    if indicator.cumulation is Cumulation.PER_YEAR:
+        value = present.get(year)
+        if year < deadline:
+            status = Status.NOT_DUE
+        elif value is None:
+            status = Status.NO_DATA
+        else:
+            status = Status.ACHIEVED if value == 1 else Status.BEHIND
+        note = "a deliverable due every year: judged on this year's value" if year >= deadline else None
+        return _gap(indicator, year, status, realised=value, note=note)
     reported = sorted(y for y in present if y <= year)
     done_year = next((y for y in reported if present[y] == 1), None)
     late, note = None, None

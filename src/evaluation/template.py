@@ -39,7 +39,7 @@ _INSTRUCTIONS = [
 
 
 def _target_cell(indicator: Indicator) -> str:
-    from evaluation.views import target_text
+    from evaluation.labels import target_text
 
     return target_text(indicator)
 

@@ -12,6 +12,7 @@ import io
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
 import pandas as pd
 from matplotlib.figure import Figure
@@ -19,10 +20,9 @@ from matplotlib.figure import Figure
 from evaluation.audit import Finding, audit_plan, findings_for
 from evaluation.budget import cost_per_outcome, execution_table, execution_totals
 from evaluation.config import PLAN_YEARS
-from evaluation.errors import UsageError
+from evaluation.errors import UsageError, _display_path
 from evaluation.formatting import (
     NBSP,
-    format_date,
     format_eur,
     format_number,
     format_pct,
@@ -32,8 +32,9 @@ from evaluation.formatting import (
 )
 from evaluation.intake import Problem
 from evaluation.io import Dataset, load_dataset
+from evaluation.labels import CUMULATION_FR, DIRECTION_FR, MEASURE_FR, target_text, with_unit
 from evaluation.monitoring import MonitoringData, load_monitoring_data, on_track_share, status_counts
-from evaluation.plan import Cumulation, Direction, Engagement, Indicator, Measure, Plan, load_plan
+from evaluation.plan import Cumulation, Engagement, Indicator, Measure, Plan, load_plan
 from evaluation.targets import STATUS_FR, Status, expected_value
 
 __all__ = [
@@ -68,19 +69,6 @@ __all__ = [
     "target_text",
 ]
 
-MEASURE_FR = {
-    Measure.COUNT: "effectif",
-    Measure.PERCENTAGE: "pourcentage",
-    Measure.AMOUNT: "montant",
-    Measure.MILESTONE: "jalon",
-    Measure.QUALITATIVE: "qualitatif",
-}
-CUMULATION_FR = {
-    Cumulation.CUMULATIVE: "cumul sur la période",
-    Cumulation.PER_YEAR: "chaque année",
-    Cumulation.LEVEL: "niveau à l'échéance",
-}
-DIRECTION_FR = {Direction.INCREASE: "hausse", Direction.DECREASE: "baisse", Direction.MAINTAIN: "maintien"}
 SEVERITY_FR = {"error": "incohérence", "warning": "point d'attention"}
 CHECK_FR = {
     "financing_vs_total": "Financement et coût global",
@@ -179,6 +167,13 @@ def _check_year(year: object) -> None:
         raise UsageError(f"year must be one of {', '.join(map(str, PLAN_YEARS))}, got {year!r}")
 
 
+def _shorten(text: str, width: int) -> str:
+    """Cut at a word boundary with an ellipsis."""
+    if len(text) <= width:
+        return text
+    return text[: text.rfind(" ", 0, width - 1)].rstrip(" ,–:") + "…"
+
+
 class Chart:
     """A matplotlib figure rendered as PNG for notebooks, independent of the kernel's backend."""
 
@@ -254,31 +249,6 @@ def _sheet_name(sheet: Engagement) -> str:
     return f"Engagement {sheet.number} : {sheet.title}"
 
 
-def _with_unit(value: float, ind: Indicator) -> str:
-    if ind.measure is Measure.PERCENTAGE:
-        return format_pct(value)
-    if ind.measure is Measure.AMOUNT:
-        return format_eur(value)
-    unit = f"{NBSP}{ind.unit}" if ind.unit else ""
-    return f"{format_number(value)}{unit}"
-
-
-def target_text(ind: Indicator) -> str:
-    """The target as a reader says it: ``'400 bénéficiaires'``, ``'50 à 100 entreprises'``, ``'jalon : décembre 2018'``."""
-    target = ind.target
-    if ind.measure is Measure.MILESTONE:
-        return f"jalon : {format_date(target.date) if target.date else target.year}"
-    if ind.measure is Measure.QUALITATIVE:
-        return "qualitatif, sans cible chiffrée"
-    if target.is_range:
-        assert target.min is not None and target.max is not None
-        low = format_pct(target.min) if ind.measure is Measure.PERCENTAGE else format_number(target.min)
-        return f"{low} à {_with_unit(target.max, ind)}"
-    if target.value is None:
-        return "pas de cible chiffrée"
-    return _with_unit(target.value, ind)
-
-
 def _deadline_text(ind: Indicator) -> str:
     return str(ind.target.year) if ind.target.year_stated else f"{ind.target.year} (déduite)"
 
@@ -287,7 +257,7 @@ def _baseline_text(ind: Indicator) -> str:
     if ind.baseline is None:
         return "–"
     year = str(ind.baseline.year) if ind.baseline.year is not None else "année non précisée"
-    return f"{_with_unit(ind.baseline.value, ind)} ({year})"
+    return f"{with_unit(ind.baseline.value, ind)} ({year})"
 
 
 def indicators_frame(sheet: Engagement) -> pd.DataFrame:
@@ -425,25 +395,64 @@ def findings_block(
 _STATUS_MARK = {"provisional": " (p)", "estimated": " (e)"}
 
 
-def data_problems_block(problems: Iterable[Problem]) -> Html:
-    """A warning when rows of the data files were left out; nothing otherwise."""
+def data_problems_block(problems: Iterable[Problem], dataset: Dataset | None = None) -> Html:
+    """A warning when rows of the data files were left out; nothing otherwise. Paths relative to the data folder."""
     problems = list(problems)
     if not problems:
         return Html("", "aucun problème de données")
-    shown = "".join(f"<li>{html.escape(str(p))}</li>" for p in problems[:5])
+    root = dataset.path if dataset is not None else None
+    shown = "".join(f"<li>{html.escape(_problem_text(p, root))}</li>" for p in problems[:5])
     more = f"<li>… et {len(problems) - 5} autre(s)</li>" if len(problems) > 5 else ""
     return Html(
         f'<div class="ev-banner">Attention : {len(problems)} problème(s) dans les fichiers de données ; '
-        f"les lignes concernées sont écartées de ce rapport (liste complète : <code>evaluation validate</code>).<ul>{shown}{more}</ul></div>",
+        f"les lignes concernées sont écartées de ce rapport.<ul>{shown}{more}</ul></div>",
         "problèmes de données",
     )
+
+
+def _problem_text(problem: Problem, root: Path | None) -> str:
+    """The problem's message with its file named relative to the data folder (no local paths in reports)."""
+    text = str(problem)
+    if root is not None:
+        try:
+            relative = problem.path.resolve().relative_to(root.resolve()).as_posix()
+        except ValueError:
+            relative = problem.path.name
+        text = text.replace(_display_path(problem.path), relative, 1)
+    return text
+
+
+def progress_text(achievement_pct: float, status: str) -> str:
+    """Progress toward the target in %, never rounded up to 100 % for a target not met."""
+    if pd.isna(achievement_pct):
+        return "–"
+    if status != Status.ACHIEVED.value:
+        return format_pct(math.floor(achievement_pct), 0)
+    return format_pct(achievement_pct, 0)
+
+
+def sheet_label(sheet: Engagement) -> str:
+    """``'5-A – L'intelligence collective…'``; the transversal sheets by their title alone."""
+    return f"{sheet.number} – {sheet.title}" if sheet.number else sheet.title
+
+
+def realised_text(value: float, ind: Indicator, note: object = None) -> str:
+    """The realised value of a gap row: '≥' when it is a lower bound, '(cumul)' for a sum of years."""
+    if pd.isna(value):
+        return "–"
+    text = _value_text(value, ind)
+    if isinstance(note, str) and "lower bound" in note and ind.cumulation is Cumulation.CUMULATIVE:
+        text = f"≥{NBSP}{text}"
+    if ind.cumulation is Cumulation.CUMULATIVE and ind.measure is not Measure.MILESTONE:
+        text += " (cumul)"
+    return text
 
 
 def _value_text(value: float, ind: Indicator) -> str:
     if ind.measure is Measure.MILESTONE:
         return "franchi" if value == 1 else "non franchi"
     return (
-        _with_unit(value, ind)
+        with_unit(value, ind)
         if ind.measure is not Measure.PERCENTAGE
         else format_pct(value, 1 if not float(value).is_integer() else 0)
     )
@@ -468,7 +477,7 @@ def realisations_frame(ctx: EngagementContext) -> pd.DataFrame:
                 row[str(year)] = "–"
         gap = gaps.loc[ind.id]
         row["Cible"] = target_text(ind) + (f" ({ind.target.year})" if ind.measure is not Measure.QUALITATIVE else "")
-        row[f"Atteinte {ctx.year}"] = "–" if pd.isna(gap["achievement_pct"]) else format_pct(gap["achievement_pct"], 0)
+        row[f"Progression {ctx.year}"] = progress_text(gap["achievement_pct"], gap["status"])
         row[f"Attendu {ctx.year}"] = "–" if pd.isna(gap["expected"]) else _value_text(gap["expected"], ind)
         row["Statut"] = STATUS_FR[Status(gap["status"])]
         rows.append(row)
@@ -487,7 +496,7 @@ def realisations_block(ctx: EngagementContext) -> Html:
     notes = f"<p><b>Commentaires des partenaires</b></p><ul>{notes}</ul>" if notes else ""
     caption = f"Réalisations et situation au regard des cibles en {ctx.year}"
     return Html(
-        html_table(frame, numeric=[str(y) for y in PLAN_YEARS] + [f"Atteinte {ctx.year}"], caption=caption) + notes,
+        html_table(frame, numeric=[str(y) for y in PLAN_YEARS] + [f"Progression {ctx.year}"], caption=caption) + notes,
         "réalisations",
     )
 
@@ -529,7 +538,9 @@ def trajectory_chart(ctx: EngagementContext) -> Chart | Html:
     return Chart(figure, "graphique : trajectoires")
 
 
-def _execution_row(label: str, planned: float, spent_mel: float, spent_all: float) -> dict[str, str]:
+def _execution_row(
+    label: str, planned: float, spent_mel: float, spent_all: float, years_reported: str = ""
+) -> dict[str, str]:
     rate = 100 * spent_mel / planned if planned and not pd.isna(planned) and not pd.isna(spent_mel) else math.nan
     return {
         "Période": label,
@@ -537,10 +548,20 @@ def _execution_row(label: str, planned: float, spent_mel: float, spent_all: floa
         "Dépensé (MEL)": format_eur(spent_mel, missing="non renseigné"),
         "Taux d'exécution (MEL)": "–" if pd.isna(rate) else format_pct(rate, 0),
         "Dépensé (tous financeurs)": format_eur(spent_all, missing="non renseigné"),
+        "Années renseignées": years_reported,
     }
 
 
-_EXECUTION_NUMERIC = ["Prévu (MEL)", "Dépensé (MEL)", "Taux d'exécution (MEL)", "Dépensé (tous financeurs)"]
+_EXECUTION_NUMERIC = ["Prévu (MEL)", "Dépensé (MEL)", "Taux d'exécution (MEL)", "Dépensé (tous financeurs)", "Années renseignées"]
+_EXECUTION_NOTE = (
+    "<p><em>Taux d'exécution : dépenses de la MEL déclarées rapportées au financement MEL prévu par le plan. "
+    "Quand des années ne sont pas renseignées, le taux cumulé est un minimum.</em></p>"
+)
+
+
+def _years_text(reported: float, year: int) -> str:
+    expected = year - PLAN_YEARS[0] + 1
+    return "–" if pd.isna(reported) else f"{int(reported)} sur {expected}"
 
 
 def execution_block(ctx: EngagementContext) -> Html:
@@ -566,9 +587,10 @@ def execution_block(ctx: EngagementContext) -> Html:
             mel_total["planned_to_date_eur"],
             mel_total["spent_to_date_eur"],
             all_total["spent_to_date_eur"],
+            _years_text(mel_total["years_reported"], ctx.year),
         )
     )
-    markup = html_table(pd.DataFrame(rows), numeric=_EXECUTION_NUMERIC, caption="Exécution budgétaire")
+    markup = html_table(pd.DataFrame(rows), numeric=_EXECUTION_NUMERIC, caption="Exécution budgétaire") + _EXECUTION_NOTE
     costs = cost_per_outcome(ctx.plan, ctx.data.spending, ctx.data.realised, ctx.year)
     costs = costs[costs["engagement"] == ctx.sheet.id]
     if not costs.empty:
@@ -612,7 +634,7 @@ def status_heatmap(plan: Plan, realised: pd.DataFrame) -> Chart:
     import seaborn as sns
 
     share = on_track_share(plan, realised)
-    names = {s.id: (f"{s.number} {s.title}" if s.number else s.title)[:48] for s in plan.engagements}
+    names = {s.id: _shorten(sheet_label(s), 52) for s in plan.engagements}
     share = share.rename(index=names)
     figure = Figure(figsize=(7.5, 8.5), dpi=90)
     axes = figure.subplots()
@@ -630,7 +652,7 @@ def status_heatmap(plan: Plan, realised: pd.DataFrame) -> Chart:
     axes.set_xlabel("Année")
     axes.set_ylabel("")
     axes.tick_params(labelsize=8)
-    axes.set_title("Indicateurs chiffrés atteints ou en bonne voie (%)", fontsize=10)
+    axes.set_title("Indicateurs avec une cible (chiffre ou jalon) atteints ou en bonne voie, en %", fontsize=9)
     figure.tight_layout()
     return Chart(figure, "carte de chaleur des statuts")
 
@@ -645,17 +667,17 @@ def monitoring_table_block(plan: Plan, gaps: pd.DataFrame, year: int) -> Html:
             {
                 "Code": r.indicator_id,
                 "Résultat attendu": ind.label,
-                f"Réalisé {year}": "–" if pd.isna(r.realised) else _value_text(r.realised, ind),
+                f"Réalisé {year}": realised_text(r.realised, ind, r.note),
                 "Cible": target_text(ind),
                 "Échéance": str(ind.target.year),
-                "Atteinte": "–" if pd.isna(r.achievement_pct) else format_pct(r.achievement_pct, 0),
+                "Progression vers la cible": progress_text(r.achievement_pct, r.status),
                 "Statut": STATUS_FR[Status(r.status)],
             }
         )
     return Html(
         html_table(
             pd.DataFrame(rows),
-            numeric=[f"Réalisé {year}", "Atteinte"],
+            numeric=[f"Réalisé {year}", "Progression vers la cible"],
             caption=f"Suivi de tous les indicateurs en {year}",
         ),
         "tableau de suivi",
@@ -668,23 +690,26 @@ def plan_execution_block(plan: Plan, spending: pd.DataFrame, year: int) -> Html:
     every = execution_totals(plan, spending, year)
     rows = [
         _execution_row(
-            f"{sheet.number or sheet.id} – {sheet.title}",
+            sheet_label(sheet),
             m.planned_to_date_eur,
             m.spent_to_date_eur,
             a.spent_to_date_eur,
+            _years_text(m.years_reported, year),
         )
         for sheet, m, a in zip(plan.engagements, mel.itertuples(), every.itertuples(), strict=True)
     ]
+    # The total rate compares like with like: only the sheets with planned MEL money.
+    funded = (mel["planned_to_date_eur"] > 0).to_numpy()
     rows.append(
         _execution_row(
-            "Total du plan",
-            mel["planned_to_date_eur"].sum(min_count=1),
-            mel["spent_to_date_eur"].sum(min_count=1),
-            every["spent_to_date_eur"].sum(min_count=1),
+            "Total des fiches financées par la MEL",
+            mel.loc[funded, "planned_to_date_eur"].sum(min_count=1),
+            mel.loc[funded, "spent_to_date_eur"].sum(min_count=1),
+            every.loc[funded, "spent_to_date_eur"].sum(min_count=1),
         )
     )
     frame = pd.DataFrame(rows).rename(columns={"Période": "Fiche"})
     return Html(
-        html_table(frame, numeric=_EXECUTION_NUMERIC, caption=f"Exécution budgétaire cumulée 2018-{year}"),
+        html_table(frame, numeric=_EXECUTION_NUMERIC, caption=f"Exécution budgétaire cumulée 2018-{year}") + _EXECUTION_NOTE,
         "exécution du plan",
     )

@@ -1,0 +1,293 @@
+"""Report blocks of the yearly report (``notebooks/annual.ipynb``): the employment-rate gap, the
+barometer of the 26 QPV, and the plan's monitoring for the year. French for the reader; no logic
+beyond choosing and formatting what :mod:`evaluation.employment_gap`, :mod:`evaluation.barometer`
+and :mod:`evaluation.monitoring` compute.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from dataclasses import dataclass
+
+import pandas as pd
+from matplotlib.figure import Figure
+
+from evaluation import employment_gap as eg
+from evaluation.barometer import INDICATORS, barometer_table, commune_table
+from evaluation.employment_gap import QPV_AGGREGATE
+from evaluation.errors import UsageError
+from evaluation.formatting import NBSP, format_number, format_pct, html_table
+from evaluation.intake import Problem, load_barometer
+from evaluation.io import Dataset, load_dataset
+from evaluation.monitoring import MonitoringData, load_monitoring_data
+from evaluation.plan import Plan, load_plan
+from evaluation.territories import communes_frame, load_qpv, reference_provenance
+from evaluation.views import Chart, Html, _check_year
+
+__all__ = [
+    "AnnualContext",
+    "annual_context",
+    "headline_block",
+    "gap_chart",
+    "decomposition_block",
+    "contributions_block",
+    "barometer_heatmap",
+    "qpv_small_multiples",
+    "qpv_table_block",
+    "commune_table_block",
+    "reference_block",
+]
+
+
+@dataclass(frozen=True)
+class AnnualContext:
+    """What the yearly report shows, loaded once from its parameters."""
+
+    plan: Plan
+    dataset: Dataset
+    year: int
+    comparator: str
+    baseline_year: int
+    barometer: pd.DataFrame
+    barometer_problems: tuple[Problem, ...]
+    series: pd.DataFrame
+    reduction: eg.GapReduction
+    guards: tuple[str, ...]
+    data: MonitoringData
+    gaps: pd.DataFrame
+    names: dict[str, str]
+
+    @property
+    def parameters(self) -> dict[str, object]:
+        return {"année": self.year, "comparaison": eg.COMPARATORS[self.comparator], "année de référence": self.baseline_year}
+
+    @property
+    def problems(self) -> tuple[Problem, ...]:
+        return self.barometer_problems + self.data.problems
+
+
+def annual_context(year: int, data_dir: str = "", comparator: str = eg.PLAN_COMPARATOR, baseline_year: int = 0) -> AnnualContext:
+    """Validate the parameters of ``annual.ipynb`` and compute the year's gap, barometer and monitoring.
+
+    ``baseline_year`` 0 means the first year of the barometer series. The gap series stops at
+    ``year``: a report of 2019 does not show 2020.
+    """
+    _check_year(year)
+    plan = load_plan()
+    dataset = load_dataset(data_dir or None)
+    barometer, problems = load_barometer(dataset, plan)
+    barometer = barometer[barometer["year"] <= year]
+    if barometer.empty:
+        raise UsageError(f"no barometer data up to {year} in {dataset.path / 'barometer'}")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", eg.EvaluationWarning)  # collected below and shown to the reader
+        series = eg.gap_series(barometer, comparator)
+        baseline = baseline_year or int(series["year"].min())
+        guards = tuple(eg.check_guards(barometer, [baseline, year]))
+        reduction = eg.gap_reduction(series, baseline_year=baseline)
+    data = load_monitoring_data(plan, dataset)
+    names = {q.code: q.name for q in load_qpv()} | {QPV_AGGREGATE: "Ensemble des 26 QPV"} | {str(k): v for k, v in eg.COMPARATORS.items()}
+    return AnnualContext(plan, dataset, year, comparator, baseline, barometer, tuple(problems), series, reduction, guards, data, data.gaps(plan, year), names)
+
+
+def _pp(value: float) -> str:
+    return f"{format_number(value, 1)}{NBSP}point{'s' if abs(value) >= 2 else ''}"
+
+
+def headline_block(ctx: AnnualContext) -> Html:
+    """The gap of the year, its interval, the reduction against the halving objective, in sentences."""
+    r = ctx.reduction
+    row = ctx.series.set_index("year").loc[r.latest_year]
+    comparator = eg.COMPARATORS[ctx.comparator]
+    if pd.isna(row["gap_low_pp"]):
+        interval = f" ({html.escape(str(row['interval_note']))})"
+    else:
+        interval = f" (intervalle de confiance à 95 %{NBSP}: {format_number(row['gap_low_pp'], 1)} à {format_number(row['gap_high_pp'], 1)})"
+    pace = (
+        f"Au rythme observé depuis {r.baseline_year}, l'objectif serait atteint en {r.projected_year}."
+        if r.projected_year is not None
+        else "Au rythme observé, l'écart ne se réduit pas : l'objectif ne serait pas atteint."
+    )
+    path = "conforme à" if r.on_path else "en retard sur"
+    sentences = [
+        f"En {r.latest_year}, le taux d'emploi des 15-64 ans est de {format_pct(row['qpv_rate_pct'], 1)} dans les quartiers prioritaires "
+        f"et de {format_pct(row['comparator_rate_pct'], 1)} pour la comparaison « {comparator} » : un écart de {_pp(r.latest_gap_pp)}{interval}.",
+        f"L'objectif du contrat de ville est de réduire l'écart de moitié : de {_pp(r.baseline_gap_pp)} en {r.baseline_year} "
+        f"à {_pp(r.target_gap_pp)}. La réduction obtenue est de {_pp(r.reduction_pp)}, soit {format_pct(r.share_of_target_pct, 0)} de la réduction visée ; "
+        f"l'évolution est {path} la trajectoire linéaire qui mène à l'objectif en {r.required_path[-1][0]}.",
+        pace,
+        "Le plan d'actions cite 44 % contre 59 % pour l'ensemble de la Métropole (écart de 15 points), sans préciser l'année de ces chiffres.",
+    ]
+    guards = "".join(f"<li>{html.escape(g)}</li>" for g in ctx.guards)
+    guards = f"<p><b>Précautions de lecture</b></p><ul>{guards}</ul>" if guards else ""
+    return Html("".join(f"<p>{s}</p>" for s in sentences) + guards, "écart de taux d'emploi")
+
+
+def gap_chart(ctx: AnnualContext) -> Chart:
+    """Left: the two rates with their intervals; right: the gap, its interval, the path to the target."""
+    s = ctx.series
+    figure = Figure(figsize=(11, 3.8), dpi=90)
+    left, right = figure.subplots(1, 2)
+    for prefix, label, color in (("qpv", "Quartiers prioritaires", "#c05621"), ("comparator", eg.COMPARATORS[ctx.comparator], "#2b6cb0")):
+        left.plot(s["year"], s[f"{prefix}_rate_pct"], marker="o", color=color, label=label)
+        if s[f"{prefix}_low_pct"].notna().any():
+            left.fill_between(s["year"], s[f"{prefix}_low_pct"], s[f"{prefix}_high_pct"], color=color, alpha=0.2)
+    left.set_title("Taux d'emploi des 15-64 ans (%)", fontsize=10)
+    left.legend(fontsize=8)
+    right.plot(s["year"], s["gap_pp"], marker="o", color="#2d3748", label="écart observé")
+    if s["gap_low_pp"].notna().any():
+        right.fill_between(s["year"], s["gap_low_pp"], s["gap_high_pp"], color="#2d3748", alpha=0.15, label="intervalle à 95 %")
+    path_years, path_gaps = zip(*ctx.reduction.required_path, strict=True)
+    right.plot(path_years, path_gaps, linestyle="--", color="#38a169", label="trajectoire vers l'objectif")
+    right.axhline(ctx.reduction.target_gap_pp, color="#38a169", linewidth=0.8)
+    right.set_title("Écart (points) et objectif de réduction de moitié", fontsize=10)
+    right.legend(fontsize=8)
+    for axes in (left, right):
+        axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value, 1))
+        axes.tick_params(labelsize=8)
+        axes.axvline(ctx.year, color="#d39e00", linewidth=0.8)
+    figure.tight_layout()
+    return Chart(figure, "graphique : écart de taux d'emploi")
+
+
+def decomposition_block(ctx: AnnualContext) -> Html:
+    """Kitagawa decomposition of the change since the baseline, and the age-standardised gap."""
+    if ctx.baseline_year == ctx.year:
+        return Html("<p><em>Année de référence : pas d'évolution à décomposer.</em></p>", "décomposition")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", eg.EvaluationWarning)  # the guards are shown in the headline block
+        parts = eg.decompose_gap_change(ctx.barometer, ctx.baseline_year, ctx.year, ctx.comparator)
+        std = eg.standardised_rates(ctx.barometer, ctx.year).set_index("territory")
+    labels = {"qpv": "Taux d'emploi des QPV", str(ctx.comparator): f"Taux d'emploi : {eg.COMPARATORS[ctx.comparator]}", "gap": "Écart"}
+    rows = [
+        {
+            "": labels.get(r.series, r.series),
+            f"Niveau {ctx.baseline_year}": format_number(r.level_a, 1),
+            f"Niveau {ctx.year}": format_number(r.level_b, 1),
+            "Évolution totale": format_number(r.total_change_pp, 2),
+            "Effet de structure par âge": format_number(r.composition_pp, 2),
+            "Effet des taux par âge": format_number(r.rate_effect_pp, 2),
+        }
+        for r in parts.itertuples()
+    ]
+    numeric = [c for c in rows[0] if c]
+    markup = html_table(pd.DataFrame(rows), numeric=numeric, caption=f"Évolution {ctx.baseline_year}-{ctx.year}, en points (décomposition de Kitagawa)")
+    qpv = std.loc[QPV_AGGREGATE]
+    markup += (
+        f"<p>À structure par âge identique (celle de la Métropole en {ctx.year}), l'écart entre la Métropole et les quartiers serait de "
+        f"{_pp(qpv['standardised_gap_pp'])}, contre {_pp(qpv['crude_gap_pp'])} observés (taux calculés par tranche d'âge).</p>"
+    )
+    return Html(markup, "décomposition")
+
+
+def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
+    """The QPV that moved the aggregate rate most since the baseline (contributions add up to the change)."""
+    if ctx.baseline_year == ctx.year:
+        return Html("", "contributions")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", eg.EvaluationWarning)
+        frame = eg.qpv_contributions(ctx.barometer, ctx.baseline_year, ctx.year, ctx.comparator)
+    frame = frame.reindex(frame["contribution_pp"].abs().sort_values(ascending=False).index).head(top)
+    rows = [
+        {
+            "Quartier": ctx.names.get(r.territory, r.territory),
+            f"Taux {ctx.baseline_year}": format_pct(r.rate_a_pct, 1),
+            f"Taux {ctx.year}": format_pct(r.rate_b_pct, 1),
+            "Contribution (points)": format_number(r.contribution_pp, 2),
+        }
+        for r in frame.itertuples()
+    ]
+    return Html(html_table(pd.DataFrame(rows), numeric=[f"Taux {ctx.baseline_year}", f"Taux {ctx.year}", "Contribution (points)"], caption=f"Les {top} quartiers qui contribuent le plus à l'évolution du taux d'emploi des QPV"), "contributions")
+
+
+def _wide(ctx: AnnualContext) -> pd.DataFrame:
+    table = barometer_table(ctx.barometer, ctx.year, ctx.baseline_year)
+    return table.pivot(index="territory", columns="indicator", values="level")
+
+
+def barometer_heatmap(ctx: AnnualContext) -> Chart:
+    """QPV × indicator, coloured by rank among the 26 (green: most favourable), annotated with the level."""
+    import seaborn as sns
+
+    table = barometer_table(ctx.barometer, ctx.year, ctx.baseline_year)
+    qpv = table[table["territory"].str.startswith("QN")]
+    ranks = qpv.pivot(index="territory", columns="indicator", values="rank")[[i.key for i in INDICATORS]]
+    levels = qpv.pivot(index="territory", columns="indicator", values="level")[[i.key for i in INDICATORS]]
+    ranks.index = [ctx.names.get(c, c)[:40] for c in ranks.index]
+    short = {"employment_rate_pct": "Taux d'emploi", "jobseekers_per_100": "DEFM /100", "poverty_rate_pct": "Pauvreté", "caf_dependence_pct": "Dépendance CAF", "business_creations_per_1000": "Créations /1000"}
+    ranks.columns = [short[c] for c in ranks.columns]
+    figure = Figure(figsize=(8, 9), dpi=90)
+    axes = figure.subplots()
+    annotations = levels.map(lambda v: "" if pd.isna(v) else format_number(v, 1)).to_numpy()
+    sns.heatmap(ranks, annot=annotations, fmt="", cmap="RdYlGn_r", vmin=1, vmax=26, cbar_kws={"label": "rang parmi les 26 QPV (1 = le plus favorable)"}, ax=axes, linewidths=0.4)
+    axes.set_ylabel("")
+    axes.tick_params(labelsize=8)
+    axes.set_title(f"Baromètre {ctx.year} : niveau de chaque indicateur, couleur selon le rang", fontsize=10)
+    figure.tight_layout()
+    return Chart(figure, "carte de chaleur du baromètre")
+
+
+def qpv_small_multiples(ctx: AnnualContext) -> Chart:
+    """One small panel per QPV: its employment rate over the years against the comparator's."""
+    counts = ctx.barometer[(ctx.barometer["sex"] == "ensemble") & (ctx.barometer["age_band"] == "total")]
+    wide = counts.pivot_table(index=["territory", "year"], columns="indicator", values="value", aggfunc="sum")
+    rate = (wide["employed_15_64"] / wide["population_15_64"] * 100).unstack("year")
+    codes = sorted(c for c in rate.index if str(c).startswith("QN"))
+    figure = Figure(figsize=(12, 12), dpi=80)
+    grid = figure.subplots(6, 5, sharex=True, sharey=True, squeeze=False)
+    years = list(rate.columns)
+    for axes, code in zip(grid.flat, codes, strict=False):
+        axes.plot(years, rate.loc[ctx.comparator], color="#2b6cb0", linewidth=1)
+        axes.plot(years, rate.loc[code], color="#c05621", marker=".", linewidth=1.2)
+        axes.set_title(ctx.names.get(code, code)[:28], fontsize=7)
+        axes.tick_params(labelsize=6)
+    for axes in list(grid.flat)[len(codes):]:
+        axes.set_visible(False)
+    figure.suptitle(f"Taux d'emploi des 15-64 ans par quartier (orange) et {eg.COMPARATORS[ctx.comparator]} (bleu), %", fontsize=10)
+    figure.tight_layout()
+    return Chart(figure, "petits multiples par quartier")
+
+
+def qpv_table_block(ctx: AnnualContext) -> Html:
+    """The barometer of the year per QPV, with the aggregate and the comparison rows."""
+    table = barometer_table(ctx.barometer, ctx.year, ctx.baseline_year)
+    level = table.pivot(index="territory", columns="indicator", values="level")
+    change = table.pivot(index="territory", columns="indicator", values="change_prev")
+    rank = table.pivot(index="territory", columns="indicator", values="rank")
+    order = [t for t in table["territory"].unique()]
+    rows = []
+    for code in order:
+        row = {"Quartier": ctx.names.get(code, code)}
+        for ind in INDICATORS:
+            value = level.at[code, ind.key]
+            text = "–" if pd.isna(value) else format_number(value, 1)
+            delta = change.at[code, ind.key]
+            if not pd.isna(delta):
+                text += f" ({'+' if delta >= 0 else ''}{format_number(delta, 1)})"
+            if not pd.isna(rank.at[code, ind.key]):
+                text += f" [{int(rank.at[code, ind.key])}e]"
+            row[ind.label] = text
+        rows.append(row)
+    caption = f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) [rang parmi les 26]"
+    return Html(html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption), "baromètre par quartier")
+
+
+def commune_table_block(ctx: AnnualContext) -> Html:
+    table = commune_table(ctx.barometer, communes_frame(), ctx.year)
+    rows = [
+        {
+            "Commune": r.commune,
+            "QPV": str(r.qpv_count),
+            "Dont intercommunaux (comptés en entier)": ", ".join(ctx.names.get(c, c) for c in r.intercommunal.split(", ") if c) or "–",
+            **{ind.label: "–" if pd.isna(getattr(r, ind.key)) else format_number(getattr(r, ind.key), 1) for ind in INDICATORS},
+        }
+        for r in table.itertuples()
+    ]
+    return Html(html_table(pd.DataFrame(rows), numeric=["QPV", *[i.label for i in INDICATORS]], caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune)"), "baromètre par commune")
+
+
+def reference_block() -> Html:
+    """Provenance and caveat of the real reference list of the 26 QPV."""
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in reference_provenance())
+    return Html(f"<p><b>Référentiel des quartiers (données réelles)</b></p><ul>{lines}</ul>", "provenance du référentiel")
