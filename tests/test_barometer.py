@@ -12,7 +12,17 @@ from evaluation.barometer import barometer_table, commune_table
 
 def _rows(territory: str, year: int, **counts: float) -> list[dict]:
     return [
-        {"territory": territory, "year": year, "indicator": k, "sex": "ensemble", "age_band": "total", "value": v, "source": "test", "vintage": year, "sampled": True}
+        {
+            "territory": territory,
+            "year": year,
+            "indicator": k,
+            "sex": "ensemble",
+            "age_band": "total",
+            "value": v,
+            "source": "test",
+            "vintage": year,
+            "sampled": True,
+        }
         for k, v in counts.items()
     ]
 
@@ -21,10 +31,18 @@ def _rows(territory: str, year: int, **counts: float) -> list[dict]:
 def frame() -> pd.DataFrame:
     """Two QPV of hand-picked counts, and the MEL; 2018 and 2019."""
     rows = []
-    rows += _rows("QN00001M", 2018, employed_15_64=400, population_15_64=1000, poor_population=450, fiscal_population=1000)
-    rows += _rows("QN00002M", 2018, employed_15_64=1000, population_15_64=2000, poor_population=800, fiscal_population=2000)
-    rows += _rows("QN00001M", 2019, employed_15_64=420, population_15_64=1000, poor_population=440, fiscal_population=1000)
-    rows += _rows("QN00002M", 2019, employed_15_64=1000, population_15_64=2000, poor_population=820, fiscal_population=2000)
+    rows += _rows(
+        "QN00001M", 2018, employed_15_64=400, population_15_64=1000, poor_population=450, fiscal_population=1000
+    )
+    rows += _rows(
+        "QN00002M", 2018, employed_15_64=1000, population_15_64=2000, poor_population=800, fiscal_population=2000
+    )
+    rows += _rows(
+        "QN00001M", 2019, employed_15_64=420, population_15_64=1000, poor_population=440, fiscal_population=1000
+    )
+    rows += _rows(
+        "QN00002M", 2019, employed_15_64=1000, population_15_64=2000, poor_population=820, fiscal_population=2000
+    )
     rows += _rows("MEL", 2018, employed_15_64=59000, population_15_64=100000)
     rows += _rows("MEL", 2019, employed_15_64=59500, population_15_64=100000)
     # An age band row must not be counted in the totals.
@@ -56,7 +74,11 @@ def test_unknown_year(frame):
 
 def test_commune_table_counts_intercommunal_qpv_in_each_commune(frame):
     communes = pd.DataFrame(
-        {"code": ["QN00001M", "QN00002M", "QN00002M"], "insee": ["59350", "59350", "59512"], "commune": ["Lille", "Lille", "Roubaix"]}
+        {
+            "code": ["QN00001M", "QN00002M", "QN00002M"],
+            "insee": ["59350", "59350", "59512"],
+            "commune": ["Lille", "Lille", "Roubaix"],
+        }
     )
     table = commune_table(frame, communes, 2019).set_index("commune")
     # Lille: both QPV, (420 + 1000) / 3000; Roubaix: QN00002M alone, counted in full: 50 %.

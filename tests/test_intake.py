@@ -90,10 +90,10 @@ def test_utf8_bom_and_french_headers(tmp_path, plan):
 def test_every_problem_is_reported_with_its_place(tmp_path, plan):
     frame, problems = load_monitoring(load_dataset(make_dataset(tmp_path, ["monitoring_problems.csv"])), plan)
     assert messages(problems) == [
-        "monitoring/monitoring_problems.csv, line 3, column 'value': '1 2O0' is not a number (use digits, decimal comma allowed, e.g. 1 250,5)",
+        "monitoring/monitoring_problems.csv, line 3, column 'value': '1 2O0' is not a number (use digits, decimal comma allowed, e.g. 1 250,5; write 1250 or 1,25 rather than 1.250)",
         "monitoring/monitoring_problems.csv, line 4, column 'indicator_id': '1.9' is not an indicator of the plan (sheet 1 has the indicators 1.1, 1.2, 1.3, 1.4)",
         "monitoring/monitoring_problems.csv, line 5, column 'year': '2025' is outside the plan's horizon (use a year from 2018 to 2021)",
-        "monitoring/monitoring_problems.csv, line 6, column 'value': '140' is a percentage above 100 (give the percentage between 0 and 100, e.g. 15 for 15 %)",
+        "monitoring/monitoring_problems.csv, line 6, column 'value': '140' is not a percentage between 0 and 100 (give the percentage between 0 and 100, e.g. 15 for 15 % (or check the numerator and denominator))",
         "monitoring/monitoring_problems.csv, line 7, column 'value': '-4' is negative, and this indicator counts (a count is 0 or more)",
         "monitoring/monitoring_problems.csv, line 8, column 'comment': is missing: the indicator is qualitative and a value was given (describe what was achieved in the comment column)",
         "monitoring/monitoring_problems.csv, line 9, column 'indicator_id': '1.1' appears twice for this year in this file (first at line 2) (keep one row per indicator and year)",
@@ -112,7 +112,7 @@ def test_duplicates_across_files_name_both_places(tmp_path, plan):
         load_dataset(make_dataset(tmp_path, ["monitoring_utf8.csv", "monitoring_bom.csv"])), plan
     )
     assert messages(problems) == [
-        "monitoring/monitoring_utf8.csv, line 2, column 'indicator_id': '1.1 / 2018' is also given in monitoring_bom.csv, line 2 (keep the value in one file only)"
+        "monitoring/monitoring_utf8.csv, line 2, column 'indicator_id': '1.1 / 2018' is also given in monitoring_bom.csv, line 2; both rows are left out (keep the value in one file only)"
     ]
 
 
@@ -148,7 +148,7 @@ def test_wrong_columns(tmp_path, plan):
     assert messages(problems) == [
         "monitoring/wrong_columns.csv, line 1, column 'anne': unknown column (did you mean 'annee'?)",
         "monitoring/wrong_columns.csv, line 1, column 'couleur': unknown column (expected columns: indicator_id, year, value, status, source, comment, numerator, denominator)",
-        "monitoring/wrong_columns.csv, line 1, column 'year': required column is missing (add a column 'year' (or its French name 'an'))",
+        "monitoring/wrong_columns.csv, line 1, column 'year': required column is missing (add a column 'year' (or its French name 'année'))",
     ]
 
 
@@ -213,3 +213,96 @@ def test_template_command(tmp_path, capsys):
     assert main(["template", "12", "--out", str(tmp_path / "t.csv")]) == 2
     assert main(["template", "42", "--out", str(tmp_path / "u.xlsx")]) == 2
     assert "unknown engagement id '42'" in capsys.readouterr().err
+
+
+# -- mistakes that would otherwise pass silently (review findings) -----------------------------------
+
+
+def write_monitoring(tmp_path: Path, text: str, name: str = "m.csv") -> Path:
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True, exist_ok=True)
+    (root / "monitoring" / name).write_text(text, encoding="utf-8")
+    (root / "dataset.yaml").write_text("name: t\ndemo: false\nprovenance: t\n", encoding="utf-8")
+    return root
+
+
+def test_decimal_comma_in_a_comma_separated_file(tmp_path, plan):
+    """'12.3,2019,38,8' means 38,8 split in two cells: refused, not read as 38."""
+    root = write_monitoring(tmp_path, "indicator_id,year,value\n12.3,2019,38,8\n1.4,2019,5\n")
+    frame, problems = load_monitoring(load_dataset(root), plan)
+    assert messages(problems) == [
+        "monitoring/m.csv, line 2: '8' has 1 cell(s) more than the header (a decimal comma in a ','-separated file splits the number: use ';' as separator or quote the number)"
+    ]
+    assert frame["indicator_id"].tolist() == ["1.4"]
+
+
+@pytest.mark.parametrize("text", ["1.250", "1,250", "12.500"])
+def test_ambiguous_thousands_are_refused(text):
+    with pytest.raises(ValueError, match="ambiguous"):
+        parse_number(text)
+
+
+def test_unambiguous_decimals_still_read():
+    assert parse_number("0,125") == 0.125
+    assert parse_number("1,25") == 1.25
+    assert parse_number("1250,000") == 1250.0
+
+
+def test_percentage_from_numerator_and_denominator_is_checked(tmp_path, plan):
+    """12.3 is a percentage: 100 x 150 / 100 = 150 is refused; a numerator without denominator too."""
+    root = write_monitoring(
+        tmp_path, "indicator_id,year,value,numerator,denominator\n12.3,2019,,150,100\n12.3,2020,,45,\n1.2,2019,-5,,\n"
+    )
+    _frame, problems = load_monitoring(load_dataset(root), plan)
+    assert [(p.line, p.column, p.message) for p in problems] == [
+        (2, "value", "is not a percentage between 0 and 100"),
+        (3, "numerator", "is given without its denominator (or the reverse) and without a value"),
+        (4, "value", "is not a percentage between 0 and 100"),
+    ]
+
+
+def test_unreadable_years_are_not_duplicates(tmp_path, plan):
+    root = write_monitoring(tmp_path, "indicator_id,year,value\n8.1,deux mille,5\n8.1,2O19,6\n")
+    _frame, problems = load_monitoring(load_dataset(root), plan)
+    assert [p.message for p in problems] == ["is not a year", "is not a year"]
+
+
+def test_duplicates_across_files_leave_both_rows_out(tmp_path, plan):
+    frame, _problems = load_monitoring(
+        load_dataset(make_dataset(tmp_path, ["monitoring_utf8.csv", "monitoring_bom.csv"])), plan
+    )
+    assert "1.1" not in frame["indicator_id"].tolist()  # 310 in one file, 310 in the other: neither is kept
+    assert len(frame) == 3
+
+
+def test_xlsx_number_as_indicator_code_and_empty_code(tmp_path, plan):
+    """In Excel, the number 5.10 reads 5.1 (another indicator): refused; an empty code cell too."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Saisie"
+    sheet.append(["indicateur", "année", "valeur"])
+    sheet.append([5.10, 2019, 1])
+    sheet.append([None, 2019, 3])
+    sheet.append(["5.10", 2019, 1])
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True)
+    book.save(root / "monitoring" / "m.xlsx")
+    (root / "dataset.yaml").write_text("name: t\ndemo: false\nprovenance: t\n", encoding="utf-8")
+    frame, problems = load_monitoring(load_dataset(root), plan)
+    assert [(p.line, p.message) for p in problems] == [
+        (2, "is a number in the spreadsheet, not a code (5.10 would read 5.1)"),
+        (3, "is missing"),
+    ]
+    assert frame["indicator_id"].tolist() == ["5.10"]
+
+
+def test_misspelt_folder_is_reported(tmp_path, capsys):
+    root = tmp_path / "data"
+    (root / "monitorng").mkdir(parents=True)
+    (root / "dataset.yaml").write_text("name: t\ndemo: false\nprovenance: t\n", encoding="utf-8")
+    assert main(["validate", "--data", str(root)]) == 1
+    out = capsys.readouterr().out
+    assert "monitorng: is not an input folder: its files are not read (did you mean 'monitoring'?)" in out
+    assert "holds no input folder" in out

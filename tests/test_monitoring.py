@@ -27,7 +27,11 @@ def plan():
 def tiny():
     """1.4 reaches its 21 communes in 2021 (achieved); 3.1 (cumulative) has 4 x 25 = 100 of its 300 people at the 2021 deadline (behind)."""
     return pd.DataFrame(
-        {"indicator_id": ["1.4", "3.1", "3.1", "3.1", "3.1"], "year": [2021, 2018, 2019, 2020, 2021], "value": [21.0, 25.0, 25.0, 25.0, 25.0]}
+        {
+            "indicator_id": ["1.4", "3.1", "3.1", "3.1", "3.1"],
+            "year": [2021, 2018, 2019, 2020, 2021],
+            "value": [21.0, 25.0, 25.0, 25.0, 25.0],
+        }
     )
 
 
@@ -89,7 +93,11 @@ def test_gaps_csv_matches_the_expected_file(capsys):
     pd.testing.assert_frame_equal(fresh, expected, check_exact=False, rtol=1e-9)
     row = expected.set_index("indicator_id")
     assert (row.at["1.2", "achievement_pct"], row.at["1.2", "status"]) == (pytest.approx(94.0), "behind")
-    assert (row.at["2.1", "realised"], row.at["2.1", "achievement_pct"], row.at["2.1", "status"]) == (3930.0, pytest.approx(98.25), "behind")
+    assert (row.at["2.1", "realised"], row.at["2.1", "achievement_pct"], row.at["2.1", "status"]) == (
+        3930.0,
+        pytest.approx(98.25),
+        "behind",
+    )
 
 
 def test_gaps_xlsx(tmp_path):

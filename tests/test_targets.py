@@ -563,7 +563,9 @@ def test_yearly_milestone_is_judged_each_year():
 
 def test_decreasing_range_uses_its_max():
     """'between 50 and 60' for a decreasing level: 55 <= 60 is achieved; 65 at the deadline is behind."""
-    falling = make_indicator(measure=Measure.PERCENTAGE, direction=Direction.DECREASE, cumulation=Cumulation.LEVEL, low=50, high=60)
+    falling = make_indicator(
+        measure=Measure.PERCENTAGE, direction=Direction.DECREASE, cumulation=Cumulation.LEVEL, low=50, high=60
+    )
     assert assess(falling, {2021: 55}, 2021).status is Status.ACHIEVED
     assert assess(falling, {2021: 65}, 2021).status is Status.BEHIND
     assert assess(falling, {2021: 55}, 2021).target == 60

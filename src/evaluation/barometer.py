@@ -47,11 +47,39 @@ class BarometerIndicator:
 
 
 INDICATORS: tuple[BarometerIndicator, ...] = (
-    BarometerIndicator("employment_rate_pct", "Taux d'emploi des 15-64 ans", "employed_15_64", "population_15_64", 100, True, "%"),
-    BarometerIndicator("jobseekers_per_100", "Demandeurs d'emploi (cat. ABC) pour 100 habitants de 15-64 ans", "jobseekers", "population_15_64", 100, False, "pour 100"),
-    BarometerIndicator("poverty_rate_pct", "Taux de pauvreté (seuil à 60 %)", "poor_population", "fiscal_population", 100, False, "%"),
-    BarometerIndicator("caf_dependence_pct", "Allocataires CAF dont les revenus sont à 100 % des prestations", "caf_fully_dependent", "caf_recipients", 100, False, "%"),
-    BarometerIndicator("business_creations_per_1000", "Créations d'entreprises pour 1 000 habitants", "business_creations", "population", 1000, True, "pour 1 000"),
+    BarometerIndicator(
+        "employment_rate_pct", "Taux d'emploi des 15-64 ans", "employed_15_64", "population_15_64", 100, True, "%"
+    ),
+    BarometerIndicator(
+        "jobseekers_per_100",
+        "Demandeurs d'emploi (cat. ABC) pour 100 habitants de 15-64 ans",
+        "jobseekers",
+        "population_15_64",
+        100,
+        False,
+        "pour 100",
+    ),
+    BarometerIndicator(
+        "poverty_rate_pct", "Taux de pauvreté (seuil à 60 %)", "poor_population", "fiscal_population", 100, False, "%"
+    ),
+    BarometerIndicator(
+        "caf_dependence_pct",
+        "Allocataires CAF dont les revenus sont à 100 % des prestations",
+        "caf_fully_dependent",
+        "caf_recipients",
+        100,
+        False,
+        "%",
+    ),
+    BarometerIndicator(
+        "business_creations_per_1000",
+        "Créations d'entreprises pour 1 000 habitants",
+        "business_creations",
+        "population",
+        1000,
+        True,
+        "pour 1 000",
+    ),
 )
 
 
@@ -112,7 +140,9 @@ def barometer_table(barometer: pd.DataFrame, year: int, baseline_year: int | Non
                     "change_base": current.at[territory, ind.key] - baseline[ind.key].get(territory, np.nan),
                     "rank": ranks.get(territory, np.nan),
                     "numerator": counts.at[(territory, year), ind.numerator] if ind.numerator in counts else np.nan,
-                    "denominator": counts.at[(territory, year), ind.denominator] if ind.denominator in counts else np.nan,
+                    "denominator": counts.at[(territory, year), ind.denominator]
+                    if ind.denominator in counts
+                    else np.nan,
                 }
             )
     frame = pd.DataFrame(rows)

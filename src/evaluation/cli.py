@@ -144,7 +144,10 @@ def _cmd_run(args: argparse.Namespace) -> int:
             print(line, file=sys.stderr)
         raise UsageError("an input file is unreadable: fix it (see above) before producing the reports")
     if problems:
-        print(f"warning: {len(problems)} problem(s) in the input files; the rows concerned are left out of the reports (evaluation validate lists them)", file=sys.stderr)
+        print(
+            f"warning: {len(problems)} problem(s) in the input files; the rows concerned are left out of the reports (evaluation validate lists them)",
+            file=sys.stderr,
+        )
     n_jobs = args.jobs or default_jobs()
     print(f"{len(jobs)} report(s) for {args.year}, {n_jobs} worker(s), data: {dataset.name}", file=sys.stderr)
 
@@ -181,10 +184,10 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     problems, counts = validate_dataset(dataset, plan)
     for line in format_problems(problems):
         print(line)
-    files = counts["monitoring_files"] + counts["spending_files"]
+    files = counts["monitoring_files"] + counts["spending_files"] + counts["barometer_files"]
     summary = (
-        f"{dataset.path}: {files} file(s) checked, {counts['monitoring_rows']} monitoring row(s) and "
-        f"{counts['spending_rows']} spending row(s) usable, {len(problems)} problem(s)"
+        f"{dataset.path}: {files} file(s) checked; usable rows: {counts['monitoring_rows']} monitoring, "
+        f"{counts['spending_rows']} spending, {counts['barometer_rows']} barometer; {len(problems)} problem(s)"
     )
     print(summary, file=sys.stderr)
     if any(p.fatal for p in problems):

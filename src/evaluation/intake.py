@@ -145,7 +145,9 @@ def parse_number(value: object) -> float | None:
 
     Raises ``ValueError`` for anything else. The decimal separator is the comma, or the dot when
     there is no comma; spaces (also non-breaking), apostrophes and, beside a decimal comma, dots are
-    thousands separators. A trailing ``%`` or ``€`` is ignored.
+    thousands separators. A trailing ``%`` or ``€`` is ignored. ``1.250`` and ``1,250`` are refused
+    as ambiguous (1 250 written the English or German way, or 1,25): a count divided by 1 000 by
+    mistake would pass every other check.
     """
     if value is None:
         return None
@@ -160,6 +162,8 @@ def parse_number(value: object) -> float | None:
     text = _SPACES.sub("", str(value)).rstrip("%€").strip()
     if not text:
         return None
+    if re.fullmatch(r"-?[1-9]\d{0,2}[.,]\d{3}", text):
+        raise ValueError("ambiguous: a thousands separator or a decimal mark")
     if "," in text:
         if text.count(",") > 1:
             raise ValueError("several decimal commas")
@@ -408,7 +412,15 @@ def _xlsx_rows(path: Path) -> Iterable[tuple[int, list[object]]]:
             f"is not a readable Excel workbook ({type(err).__name__})", "open it in Excel and save it again as .xlsx"
         ) from err
     try:
-        sheet = book["Saisie"] if "Saisie" in book.sheetnames else book.worksheets[0]
+        if "Saisie" in book.sheetnames:
+            sheet = book["Saisie"]
+        elif len(book.sheetnames) == 1:
+            sheet = book.worksheets[0]
+        else:
+            raise _Unreadable(
+                f"has several sheets ({', '.join(book.sheetnames)}) and none named 'Saisie'",
+                "name the sheet holding the data 'Saisie', or keep only that sheet",
+            )
         for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
             yield number, list(row)
     finally:
@@ -429,10 +441,20 @@ def _blank(value: object) -> bool:
     )
 
 
+#: The French header shown in hints, for the columns of every kind of file.
+_FRENCH_HEADERS = {
+    "indicator_id": "indicateur",
+    "year": "année",
+    "value": "valeur",
+    "engagement": "fiche",
+    "amount_eur": "montant",
+}
+
+
 def _french_header(spec: TableSpec, name: str) -> str:
     if name in spec.french:
         return spec.french[name]
-    return spec.aliases[name][2 if len(spec.aliases[name]) > 2 else 0]
+    return _FRENCH_HEADERS.get(name, spec.aliases[name][0])
 
 
 def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem]]:
@@ -492,9 +514,24 @@ def read_raw(path: Path, spec: TableSpec) -> tuple[RawTable | None, list[Problem
         )
     if missing:
         return None, problems
+    width = max(len(header) - next((i for i, c in enumerate(reversed(header)) if not _blank(c)), 0), 1)
+    for line, cells in rows[1:]:
+        extra = [c for c in cells[width:] if not _blank(c)]
+        if extra:
+            problems.append(
+                Problem(
+                    path,
+                    line,
+                    None,
+                    ", ".join(str(c) for c in extra),
+                    f"has {len(extra)} cell(s) more than the header",
+                    "a decimal comma in a ','-separated file splits the number: use ';' as separator or quote the number",
+                )
+            )
     records = {
         line: {name: (cells[pos] if pos < len(cells) else None) for pos, name in columns.items()}
         for line, cells in rows[1:]
+        if not any(not _blank(c) for c in cells[width:])
     }
     frame = pd.DataFrame.from_dict(
         records, orient="index", columns=[n for n in columns.values() if n not in spec.ignored], dtype=object
@@ -560,7 +597,11 @@ _MESSAGES: dict[str, tuple[str | None, str, str]] = {
     "unknown_indicator": ("indicator_id", "is not an indicator of the plan", "{suggestion}"),
     "not_a_year": ("year", "is not a year", "write the year with 4 digits, e.g. 2019"),
     "year_outside_plan": ("year", "is outside the plan's horizon", "use a year from 2018 to 2021"),
-    "not_a_number": ("value", "is not a number", "use digits, decimal comma allowed, e.g. 1 250,5"),
+    "not_a_number": (
+        "value",
+        "is not a number",
+        "use digits, decimal comma allowed, e.g. 1 250,5; write 1250 or 1,25 rather than 1.250",
+    ),
     "numerator_not_a_number": ("numerator", "is not a number", "use digits, e.g. 45"),
     "denominator_not_a_number": ("denominator", "is not a number", "use digits, e.g. 120"),
     "unknown_status": (
@@ -569,10 +610,20 @@ _MESSAGES: dict[str, tuple[str | None, str, str]] = {
         "use provisoire, estimé or définitif (provisional, estimated, final)",
     ),
     "negative_count": ("value", "is negative, and this indicator counts", "a count is 0 or more"),
-    "percentage_above_100": (
+    "percentage_out_of_range": (
         "value",
-        "is a percentage above 100",
-        "give the percentage between 0 and 100, e.g. 15 for 15 %",
+        "is not a percentage between 0 and 100",
+        "give the percentage between 0 and 100, e.g. 15 for 15 % (or check the numerator and denominator)",
+    ),
+    "indicator_not_text": (
+        "indicator_id",
+        "is a number in the spreadsheet, not a code (5.10 would read 5.1)",
+        "format the cell as text and type the code again",
+    ),
+    "ratio_incomplete": (
+        "numerator",
+        "is given without its denominator (or the reverse) and without a value",
+        "give both numerator and denominator, or the value",
     ),
     "milestone_not_binary": (
         "value",
@@ -655,20 +706,34 @@ def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazi
             lambda v: indicators[str(v).strip()].measure if not _blank(v) and str(v).strip() in indicators else None
         )
 
+    def effective_values(frame: pd.DataFrame) -> pd.Series:
+        """The value, or 100 x numerator / denominator when the value is blank (what the reports will use)."""
+        values = frame["value"].map(_number_or_nan)
+        ratio = (
+            100
+            * frame["numerator"].map(_number_or_nan)
+            / frame["denominator"].map(_number_or_nan).where(lambda d: d > 0)
+        )
+        return values.where(values.notna(), ratio)
+
     def value_ok(frame: pd.DataFrame, rule: Callable[[Measure | None, float], bool]) -> pd.Series:
         measures = measure_of(frame["indicator_id"])
-        values = frame["value"].map(_number_or_nan)
+        values = effective_values(frame)
         return pd.Series(
             [math.isnan(v) or rule(m, v) for m, v in zip(measures, values, strict=True)], index=frame.index
         )
 
     def not_duplicated(frame: pd.DataFrame) -> pd.Series:
-        keys = (
-            frame["indicator_id"].map(lambda v: str(v).strip())
-            + "|"
-            + frame["year"].map(lambda v: str(_year_or_none(v)))
-        )
-        return ~keys.duplicated(keep="first")
+        years = frame["year"].map(_year_or_none)
+        keys = frame["indicator_id"].map(lambda v: str(v).strip()) + "|" + years.map(str)
+        # A row whose year cannot be read is reported for that; it is nobody's duplicate.
+        return ~(keys.duplicated(keep="first") & years.notna().to_numpy())
+
+    def ratio_complete(frame: pd.DataFrame) -> pd.Series:
+        has_num = ~frame["numerator"].map(_blank)
+        has_den = ~frame["denominator"].map(_blank)
+        has_value = ~frame["value"].map(_blank)
+        return ~((has_num ^ has_den) & ~has_value)
 
     def qualitative_commented(frame: pd.DataFrame) -> pd.Series:
         measures = measure_of(frame["indicator_id"])
@@ -695,7 +760,8 @@ def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazi
             "indicator_id": pa.Column(
                 object,
                 [
-                    check(lambda v: not _blank(v), "missing_indicator", element_wise=True),
+                    pa.Check(lambda v: not _blank(v), error="missing_indicator", element_wise=True, ignore_na=False),
+                    check(lambda v: _blank(v) or isinstance(v, str), "indicator_not_text", element_wise=True),
                     check(lambda v: _blank(v) or str(v).strip() in indicators, "unknown_indicator", element_wise=True),
                 ],
                 nullable=True,
@@ -717,12 +783,14 @@ def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazi
                 lambda f: value_ok(f, lambda m, v: m not in (Measure.COUNT, Measure.AMOUNT) or v >= 0), "negative_count"
             ),
             check(
-                lambda f: value_ok(f, lambda m, v: m is not Measure.PERCENTAGE or 0 <= v <= 100), "percentage_above_100"
+                lambda f: value_ok(f, lambda m, v: m is not Measure.PERCENTAGE or 0 <= v <= 100),
+                "percentage_out_of_range",
             ),
             check(
                 lambda f: value_ok(f, lambda m, v: m is not Measure.MILESTONE or v in (0, 1)), "milestone_not_binary"
             ),
             check(qualitative_commented, "qualitative_without_comment"),
+            check(ratio_complete, "ratio_incomplete"),
             check(not_duplicated, "duplicate_row"),
             check(positive_denominator, "zero_denominator"),
             check(ratio_consistent, "ratio_mismatch"),
@@ -1063,9 +1131,14 @@ def _run_schema(  # noqa: ANN001
 
 def _first_duplicate(frame: pd.DataFrame, line: int, key: str) -> int:
     columns = ["indicator_id", "year"] if key == "duplicate_row" else ["engagement", "year", "funder"]
-    target = tuple(str(frame.at[line, c]).strip() for c in columns)
+
+    def normal(row: int, column: str) -> object:
+        value = frame.at[row, column]
+        return _year_or_none(value) if column == "year" else _fold(str(value)) if not _blank(value) else ""
+
+    target = tuple(normal(line, c) for c in columns)
     for other in frame.index:
-        if tuple(str(frame.at[other, c]).strip() for c in columns) == target:
+        if tuple(normal(other, c) for c in columns) == target:
             return int(other)
     return line
 
@@ -1150,26 +1223,34 @@ def _spending_rows(table: RawTable) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SPENDING_COLUMNS)
 
 
-def _cross_file_duplicates(frame: pd.DataFrame, keys: list[str], folder: Path, what: str) -> list[Problem]:
+def _cross_file_duplicates(
+    frame: pd.DataFrame, keys: list[str], folder: Path, what: str
+) -> tuple[list[Problem], set[tuple]]:
+    """Keys given in two files: a problem at each later place, and the keys, whose rows are all left out.
+
+    Which of two conflicting values is right cannot be guessed: neither reaches the reports.
+    """
     problems = []
     first: dict[tuple, tuple[str, int]] = {}
+    conflicting: set[tuple] = set()
     for record in frame.itertuples(index=False):
         key = tuple("" if pd.isna(getattr(record, k)) else getattr(record, k) for k in keys)
         place = (record.file, record.line)
         if key in first and first[key][0] != record.file:
             other_file, other_line = first[key]
+            conflicting.add(key)
             problems.append(
                 Problem(
                     folder / record.file,
                     record.line,
                     keys[0],
                     " / ".join(str(k) for k in key if k != ""),
-                    f"is also given in {other_file}, line {other_line}",
+                    f"is also given in {other_file}, line {other_line}; both rows are left out",
                     f"keep the {what} in one file only",
                 )
             )
         first.setdefault(key, place)
-    return problems
+    return problems, conflicting
 
 
 def _checked_tables(
@@ -1200,7 +1281,13 @@ def _load(folder: Path, spec: TableSpec, plan: Plan) -> tuple[pd.DataFrame, list
     columns = MONITORING_COLUMNS if spec.kind == "monitoring" else SPENDING_COLUMNS
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
     keys = ["indicator_id", "year"] if spec.kind == "monitoring" else ["engagement", "year", "funder"]
-    problems += _cross_file_duplicates(frame, keys, folder, "value" if spec.kind == "monitoring" else "amount")
+    duplicates, conflicting = _cross_file_duplicates(
+        frame, keys, folder, "value" if spec.kind == "monitoring" else "amount"
+    )
+    problems += duplicates
+    if conflicting:
+        row_keys = [tuple("" if pd.isna(v) else v for v in row) for row in frame[keys].itertuples(index=False)]
+        frame = frame[[k not in conflicting for k in row_keys]].reset_index(drop=True)
     frame = frame.astype({"year": "int64"}) if not frame.empty else frame
     return frame, problems
 
@@ -1302,8 +1389,13 @@ def load_barometer(dataset: Dataset, plan: Plan | None = None) -> tuple[pd.DataF
     tables, problems = _checked_tables(folder, BAROMETER, check)
     frames = [_barometer_rows(t, codes) for t in tables]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAROMETER_COLUMNS)
-    problems += _cross_file_duplicates(frame, _BAROMETER_KEY, folder, "value")
-    frame = frame[~frame.duplicated(_BAROMETER_KEY, keep="first")]
+    duplicates, conflicting = _cross_file_duplicates(frame, _BAROMETER_KEY, folder, "value")
+    problems += duplicates
+    if conflicting:
+        row_keys = [
+            tuple("" if pd.isna(v) else v for v in row) for row in frame[_BAROMETER_KEY].itertuples(index=False)
+        ]
+        frame = frame[[k not in conflicting for k in row_keys]]
     employment_problems, bad = _employed_above_population(frame, folder)
     problems += employment_problems
     frame = frame.drop(index=bad).reset_index(drop=True)
@@ -1325,11 +1417,34 @@ def load_spending(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Prob
     return _load(dataset.path / "spending", SPENDING, plan)
 
 
+#: The input folders of a data directory.
+INPUT_FOLDERS = ("monitoring", "spending", "barometer", "cohorts")
+
+
+def _folder_problems(dataset: Dataset) -> list[Problem]:
+    """A misspelt folder would otherwise be skipped in silence."""
+    problems = []
+    folders = [p for p in dataset.path.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    for folder in folders:
+        if folder.name not in INPUT_FOLDERS:
+            close = difflib.get_close_matches(folder.name, INPUT_FOLDERS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the input folders are {', '.join(INPUT_FOLDERS)}"
+            problems.append(Problem(folder, None, None, None, "is not an input folder: its files are not read", hint))
+    if not any(f.name in INPUT_FOLDERS for f in folders):
+        problems.append(
+            Problem(
+                dataset.path, None, None, None, "holds no input folder", f"put the files in {', '.join(INPUT_FOLDERS)}/"
+            )
+        )
+    return problems
+
+
 def validate_dataset(dataset: Dataset, plan: Plan) -> tuple[list[Problem], dict[str, int]]:
     """Every problem of every input file of the data directory, and row counts per folder."""
     monitoring, problems = load_monitoring(dataset, plan)
     spending, spending_problems = load_spending(dataset, plan)
     barometer, barometer_problems = load_barometer(dataset, plan)
+    problems = _folder_problems(dataset) + problems
     counts = {
         "monitoring_files": len(_files(dataset.path / "monitoring")),
         "monitoring_rows": len(monitoring),

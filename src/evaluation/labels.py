@@ -24,6 +24,8 @@ CUMULATION_FR = {
     Cumulation.LEVEL: "niveau à l'échéance",
 }
 DIRECTION_FR = {Direction.INCREASE: "hausse", Direction.DECREASE: "baisse", Direction.MAINTAIN: "maintien"}
+
+
 def with_unit(value: float, ind: Indicator) -> str:
     if ind.measure is Measure.PERCENTAGE:
         return format_pct(value)
@@ -47,5 +49,3 @@ def target_text(ind: Indicator) -> str:
     if target.value is None:
         return "pas de cible chiffrée"
     return with_unit(target.value, ind)
-
-

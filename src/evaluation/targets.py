@@ -269,7 +269,11 @@ def assess(
         status = judged  # a lower bound that meets the target or its path is enough
     else:
         nothing_expected = expected is None or (start is not None and expected == start[1])
-        status = Status.NOT_DUE if year < indicator.target.year and nothing_expected and year not in present else Status.NO_DATA
+        status = (
+            Status.NOT_DUE
+            if year < indicator.target.year and nothing_expected and year not in present
+            else Status.NO_DATA
+        )
         if status is Status.NO_DATA and not notes:
             notes.append(f"value of {year} missing")
 

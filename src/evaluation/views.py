@@ -552,7 +552,13 @@ def _execution_row(
     }
 
 
-_EXECUTION_NUMERIC = ["Prévu (MEL)", "Dépensé (MEL)", "Taux d'exécution (MEL)", "Dépensé (tous financeurs)", "Années renseignées"]
+_EXECUTION_NUMERIC = [
+    "Prévu (MEL)",
+    "Dépensé (MEL)",
+    "Taux d'exécution (MEL)",
+    "Dépensé (tous financeurs)",
+    "Années renseignées",
+]
 _EXECUTION_NOTE = (
     "<p><em>Taux d'exécution : dépenses de la MEL déclarées rapportées au financement MEL prévu par le plan. "
     "Quand des années ne sont pas renseignées, le taux cumulé est un minimum.</em></p>"
@@ -590,7 +596,9 @@ def execution_block(ctx: EngagementContext) -> Html:
             _years_text(mel_total["years_reported"], ctx.year),
         )
     )
-    markup = html_table(pd.DataFrame(rows), numeric=_EXECUTION_NUMERIC, caption="Exécution budgétaire") + _EXECUTION_NOTE
+    markup = (
+        html_table(pd.DataFrame(rows), numeric=_EXECUTION_NUMERIC, caption="Exécution budgétaire") + _EXECUTION_NOTE
+    )
     costs = cost_per_outcome(ctx.plan, ctx.data.spending, ctx.data.realised, ctx.year)
     costs = costs[costs["engagement"] == ctx.sheet.id]
     if not costs.empty:
@@ -710,6 +718,7 @@ def plan_execution_block(plan: Plan, spending: pd.DataFrame, year: int) -> Html:
     )
     frame = pd.DataFrame(rows).rename(columns={"Période": "Fiche"})
     return Html(
-        html_table(frame, numeric=_EXECUTION_NUMERIC, caption=f"Exécution budgétaire cumulée 2018-{year}") + _EXECUTION_NOTE,
+        html_table(frame, numeric=_EXECUTION_NUMERIC, caption=f"Exécution budgétaire cumulée 2018-{year}")
+        + _EXECUTION_NOTE,
         "exécution du plan",
     )

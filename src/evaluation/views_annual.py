@@ -60,14 +60,20 @@ class AnnualContext:
 
     @property
     def parameters(self) -> dict[str, object]:
-        return {"année": self.year, "comparaison": eg.COMPARATORS[self.comparator], "année de référence": self.baseline_year}
+        return {
+            "année": self.year,
+            "comparaison": eg.COMPARATORS[self.comparator],
+            "année de référence": self.baseline_year,
+        }
 
     @property
     def problems(self) -> tuple[Problem, ...]:
         return self.barometer_problems + self.data.problems
 
 
-def annual_context(year: int, data_dir: str = "", comparator: str = eg.PLAN_COMPARATOR, baseline_year: int = 0) -> AnnualContext:
+def annual_context(
+    year: int, data_dir: str = "", comparator: str = eg.PLAN_COMPARATOR, baseline_year: int = 0
+) -> AnnualContext:
     """Validate the parameters of ``annual.ipynb`` and compute the year's gap, barometer and monitoring.
 
     ``baseline_year`` 0 means the first year of the barometer series. The gap series stops at
@@ -87,8 +93,26 @@ def annual_context(year: int, data_dir: str = "", comparator: str = eg.PLAN_COMP
         guards = tuple(eg.check_guards(barometer, [baseline, year]))
         reduction = eg.gap_reduction(series, baseline_year=baseline)
     data = load_monitoring_data(plan, dataset)
-    names = {q.code: q.name for q in load_qpv()} | {QPV_AGGREGATE: "Ensemble des 26 QPV"} | {str(k): v for k, v in eg.COMPARATORS.items()}
-    return AnnualContext(plan, dataset, year, comparator, baseline, barometer, tuple(problems), series, reduction, guards, data, data.gaps(plan, year), names)
+    names = (
+        {q.code: q.name for q in load_qpv()}
+        | {QPV_AGGREGATE: "Ensemble des 26 QPV"}
+        | {str(k): v for k, v in eg.COMPARATORS.items()}
+    )
+    return AnnualContext(
+        plan,
+        dataset,
+        year,
+        comparator,
+        baseline,
+        barometer,
+        tuple(problems),
+        series,
+        reduction,
+        guards,
+        data,
+        data.gaps(plan, year),
+        names,
+    )
 
 
 def _pp(value: float) -> str:
@@ -129,7 +153,10 @@ def gap_chart(ctx: AnnualContext) -> Chart:
     s = ctx.series
     figure = Figure(figsize=(11, 3.8), dpi=90)
     left, right = figure.subplots(1, 2)
-    for prefix, label, color in (("qpv", "Quartiers prioritaires", "#c05621"), ("comparator", eg.COMPARATORS[ctx.comparator], "#2b6cb0")):
+    for prefix, label, color in (
+        ("qpv", "Quartiers prioritaires", "#c05621"),
+        ("comparator", eg.COMPARATORS[ctx.comparator], "#2b6cb0"),
+    ):
         left.plot(s["year"], s[f"{prefix}_rate_pct"], marker="o", color=color, label=label)
         if s[f"{prefix}_low_pct"].notna().any():
             left.fill_between(s["year"], s[f"{prefix}_low_pct"], s[f"{prefix}_high_pct"], color=color, alpha=0.2)
@@ -137,7 +164,9 @@ def gap_chart(ctx: AnnualContext) -> Chart:
     left.legend(fontsize=8)
     right.plot(s["year"], s["gap_pp"], marker="o", color="#2d3748", label="écart observé")
     if s["gap_low_pp"].notna().any():
-        right.fill_between(s["year"], s["gap_low_pp"], s["gap_high_pp"], color="#2d3748", alpha=0.15, label="intervalle à 95 %")
+        right.fill_between(
+            s["year"], s["gap_low_pp"], s["gap_high_pp"], color="#2d3748", alpha=0.15, label="intervalle à 95 %"
+        )
     path_years, path_gaps = zip(*ctx.reduction.required_path, strict=True)
     right.plot(path_years, path_gaps, linestyle="--", color="#38a169", label="trajectoire vers l'objectif")
     right.axhline(ctx.reduction.target_gap_pp, color="#38a169", linewidth=0.8)
@@ -159,7 +188,11 @@ def decomposition_block(ctx: AnnualContext) -> Html:
         warnings.simplefilter("ignore", eg.EvaluationWarning)  # the guards are shown in the headline block
         parts = eg.decompose_gap_change(ctx.barometer, ctx.baseline_year, ctx.year, ctx.comparator)
         std = eg.standardised_rates(ctx.barometer, ctx.year).set_index("territory")
-    labels = {"qpv": "Taux d'emploi des QPV", str(ctx.comparator): f"Taux d'emploi : {eg.COMPARATORS[ctx.comparator]}", "gap": "Écart"}
+    labels = {
+        "qpv": "Taux d'emploi des QPV",
+        str(ctx.comparator): f"Taux d'emploi : {eg.COMPARATORS[ctx.comparator]}",
+        "gap": "Écart",
+    }
     rows = [
         {
             "": labels.get(r.series, r.series),
@@ -172,7 +205,11 @@ def decomposition_block(ctx: AnnualContext) -> Html:
         for r in parts.itertuples()
     ]
     numeric = [c for c in rows[0] if c]
-    markup = html_table(pd.DataFrame(rows), numeric=numeric, caption=f"Évolution {ctx.baseline_year}-{ctx.year}, en points (décomposition de Kitagawa)")
+    markup = html_table(
+        pd.DataFrame(rows),
+        numeric=numeric,
+        caption=f"Évolution {ctx.baseline_year}-{ctx.year}, en points (décomposition de Kitagawa)",
+    )
     qpv = std.loc[QPV_AGGREGATE]
     markup += (
         f"<p>À structure par âge identique (celle de la Métropole en {ctx.year}), l'écart entre la Métropole et les quartiers serait de "
@@ -198,7 +235,14 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
         }
         for r in frame.itertuples()
     ]
-    return Html(html_table(pd.DataFrame(rows), numeric=[f"Taux {ctx.baseline_year}", f"Taux {ctx.year}", "Contribution (points)"], caption=f"Les {top} quartiers qui contribuent le plus à l'évolution du taux d'emploi des QPV"), "contributions")
+    return Html(
+        html_table(
+            pd.DataFrame(rows),
+            numeric=[f"Taux {ctx.baseline_year}", f"Taux {ctx.year}", "Contribution (points)"],
+            caption=f"Les {top} quartiers qui contribuent le plus à l'évolution du taux d'emploi des QPV",
+        ),
+        "contributions",
+    )
 
 
 def _wide(ctx: AnnualContext) -> pd.DataFrame:
@@ -215,12 +259,28 @@ def barometer_heatmap(ctx: AnnualContext) -> Chart:
     ranks = qpv.pivot(index="territory", columns="indicator", values="rank")[[i.key for i in INDICATORS]]
     levels = qpv.pivot(index="territory", columns="indicator", values="level")[[i.key for i in INDICATORS]]
     ranks.index = [ctx.names.get(c, c)[:40] for c in ranks.index]
-    short = {"employment_rate_pct": "Taux d'emploi", "jobseekers_per_100": "DEFM /100", "poverty_rate_pct": "Pauvreté", "caf_dependence_pct": "Dépendance CAF", "business_creations_per_1000": "Créations /1000"}
+    short = {
+        "employment_rate_pct": "Taux d'emploi",
+        "jobseekers_per_100": "DEFM /100",
+        "poverty_rate_pct": "Pauvreté",
+        "caf_dependence_pct": "Dépendance CAF",
+        "business_creations_per_1000": "Créations /1000",
+    }
     ranks.columns = [short[c] for c in ranks.columns]
     figure = Figure(figsize=(8, 9), dpi=90)
     axes = figure.subplots()
     annotations = levels.map(lambda v: "" if pd.isna(v) else format_number(v, 1)).to_numpy()
-    sns.heatmap(ranks, annot=annotations, fmt="", cmap="RdYlGn_r", vmin=1, vmax=26, cbar_kws={"label": "rang parmi les 26 QPV (1 = le plus favorable)"}, ax=axes, linewidths=0.4)
+    sns.heatmap(
+        ranks,
+        annot=annotations,
+        fmt="",
+        cmap="RdYlGn_r",
+        vmin=1,
+        vmax=26,
+        cbar_kws={"label": "rang parmi les 26 QPV (1 = le plus favorable)"},
+        ax=axes,
+        linewidths=0.4,
+    )
     axes.set_ylabel("")
     axes.tick_params(labelsize=8)
     axes.set_title(f"Baromètre {ctx.year} : niveau de chaque indicateur, couleur selon le rang", fontsize=10)
@@ -242,9 +302,11 @@ def qpv_small_multiples(ctx: AnnualContext) -> Chart:
         axes.plot(years, rate.loc[code], color="#c05621", marker=".", linewidth=1.2)
         axes.set_title(ctx.names.get(code, code)[:28], fontsize=7)
         axes.tick_params(labelsize=6)
-    for axes in list(grid.flat)[len(codes):]:
+    for axes in list(grid.flat)[len(codes) :]:
         axes.set_visible(False)
-    figure.suptitle(f"Taux d'emploi des 15-64 ans par quartier (orange) et {eg.COMPARATORS[ctx.comparator]} (bleu), %", fontsize=10)
+    figure.suptitle(
+        f"Taux d'emploi des 15-64 ans par quartier (orange) et {eg.COMPARATORS[ctx.comparator]} (bleu), %", fontsize=10
+    )
     figure.tight_layout()
     return Chart(figure, "petits multiples par quartier")
 
@@ -270,7 +332,9 @@ def qpv_table_block(ctx: AnnualContext) -> Html:
             row[ind.label] = text
         rows.append(row)
     caption = f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) [rang parmi les 26]"
-    return Html(html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption), "baromètre par quartier")
+    return Html(
+        html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption), "baromètre par quartier"
+    )
 
 
 def commune_table_block(ctx: AnnualContext) -> Html:
@@ -279,15 +343,30 @@ def commune_table_block(ctx: AnnualContext) -> Html:
         {
             "Commune": r.commune,
             "QPV": str(r.qpv_count),
-            "Dont intercommunaux (comptés en entier)": ", ".join(ctx.names.get(c, c) for c in r.intercommunal.split(", ") if c) or "–",
-            **{ind.label: "–" if pd.isna(getattr(r, ind.key)) else format_number(getattr(r, ind.key), 1) for ind in INDICATORS},
+            "Dont intercommunaux (comptés en entier)": ", ".join(
+                ctx.names.get(c, c) for c in r.intercommunal.split(", ") if c
+            )
+            or "–",
+            **{
+                ind.label: "–" if pd.isna(getattr(r, ind.key)) else format_number(getattr(r, ind.key), 1)
+                for ind in INDICATORS
+            },
         }
         for r in table.itertuples()
     ]
-    return Html(html_table(pd.DataFrame(rows), numeric=["QPV", *[i.label for i in INDICATORS]], caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune)"), "baromètre par commune")
+    return Html(
+        html_table(
+            pd.DataFrame(rows),
+            numeric=["QPV", *[i.label for i in INDICATORS]],
+            caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune)",
+        ),
+        "baromètre par commune",
+    )
 
 
 def reference_block() -> Html:
     """Provenance and caveat of the real reference list of the 26 QPV."""
     lines = "".join(f"<li>{html.escape(line)}</li>" for line in reference_provenance())
-    return Html(f"<p><b>Référentiel des quartiers (données réelles)</b></p><ul>{lines}</ul>", "provenance du référentiel")
+    return Html(
+        f"<p><b>Référentiel des quartiers (données réelles)</b></p><ul>{lines}</ul>", "provenance du référentiel"
+    )
