@@ -19,7 +19,7 @@ from evaluation.reports import REPORT_KINDS, plan_jobs, run_reports
 @pytest.fixture(scope="module")
 def report_dir(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("reports")
-    assert main(["run", "--only", "suivi", "engagements/12", "--year", "2020", "--jobs", "2", "--out", str(out)]) == 0
+    assert main(["run", "--only", "annuel", "engagements/12", "--year", "2020", "--jobs", "2", "--out", str(out)]) == 0
     return out / "2020"
 
 
@@ -28,7 +28,7 @@ def test_outputs_written(report_dir):
     assert (report_dir / "engagements" / "12.ipynb").is_file()
     index = (report_dir / "index.html").read_text(encoding="utf-8")
     assert 'href="engagements/12.html"' in index
-    assert 'href="suivi/plan.html"' in index
+    assert 'href="annuel/rapport.html"' in index
     assert "non produit" in index  # the 22 other sheets of this partial run
     assert "Données de démonstration" in index
 
@@ -99,7 +99,7 @@ def test_notebook_parameters_match_run_parameters():
         declared = set(papermill.inspect_notebook(str(NOTEBOOKS_DIR / kind.notebook)))
         passed = {name for job in jobs if job.notebook.name == kind.notebook for name in job.parameters}
         assert passed == declared, kind.notebook
-    assert [job.name for job in jobs][:2] == ["suivi/plan", "engagements/1"]
+    assert [job.name for job in jobs][:2] == ["annuel/rapport", "engagements/1"]
     assert len(jobs) == 1 + 23
 
 
@@ -108,9 +108,13 @@ def test_html_does_not_leak_local_paths(report_dir):
     assert str(load_dataset().path) not in page
 
 
-def test_monitoring_report(report_dir):
-    page = (report_dir / "suivi" / "plan.html").read_text(encoding="utf-8")
-    assert "Suivi annuel du plan d" in page
+def test_annual_report(report_dir):
+    """The 2020 report stops its series at 2020 and shows the gap, the barometer and the plan's monitoring."""
+    page = (report_dir / "annuel" / "rapport.html").read_text(encoding="utf-8")
+    assert "En 2020, le taux d&#x27;emploi des 15-64 ans" in page or "En 2020, le taux d'emploi des 15-64 ans" in page
+    assert "Baromètre 2020 par quartier" in page and "Baromètre 2020 par commune" in page
+    assert "Pont de Bois-Hôtel de ville" in page  # real QPV names from the reference list
+    assert "geographie 2024" in page  # the reference list's provenance is shown
     assert "Nombre d&#x27;indicateurs par statut" in page or "Nombre d'indicateurs par statut" in page
     assert "Suivi de tous les indicateurs en 2020" in page
     assert "year = 2020" not in page  # no parameters cell

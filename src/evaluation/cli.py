@@ -55,6 +55,20 @@ def _build_parser() -> argparse.ArgumentParser:
         help="share of the planned change tolerated to be 'on track' (default 0.10)",
     )
 
+    gap = sub.add_parser(
+        "employment-gap", help="the employment-rate gap per year, its reduction and the halving target"
+    )
+    gap.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+    gap.add_argument("--comparator", default="MEL", help="MEL (whole Métropole, the plan's) or MEL_HORS_QPV")
+    gap.add_argument(
+        "--baseline-year", type=int, default=None, help="reference year (default: the first of the series)"
+    )
+    gap.add_argument(
+        "--year", type=int, default=None, help="last year taken into account (default: the last of the series)"
+    )
+    gap.add_argument("--design-effect", type=float, default=1.0, help="design effect of the census counts (default 1)")
+    gap.add_argument("--format", choices=("text", "json"), default="text")
+
     run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
     run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
     run.add_argument(
@@ -274,7 +288,72 @@ def _gaps_text(table, labels, status_type) -> str:  # noqa: ANN001
     return "\n".join(lines) + "\n"
 
 
+def _cmd_employment_gap(args: argparse.Namespace) -> int:
+    import warnings
+
+    from evaluation import employment_gap as eg
+    from evaluation.intake import ValidationFindings, format_problems, load_barometer
+    from evaluation.io import load_dataset
+    from evaluation.plan import load_plan
+
+    dataset = load_dataset(args.data)
+    barometer, problems = load_barometer(dataset, load_plan(args.plan_dir))
+    if problems:
+        for line in format_problems(problems, limit=20):
+            print(line, file=sys.stderr)
+        raise ValidationFindings(problems)
+    if args.year is not None:
+        barometer = barometer[barometer["year"] <= args.year]
+    if barometer.empty:
+        raise UsageError(
+            f"no barometer data in {dataset.path / 'barometer'}" + (f" up to {args.year}" if args.year else "")
+        )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", eg.EvaluationWarning)
+        series = eg.gap_series(barometer, args.comparator, design_effect=args.design_effect)
+        reduction = eg.gap_reduction(series, baseline_year=args.baseline_year)
+        eg.check_guards(barometer, [reduction.baseline_year, reduction.latest_year])
+    cautions = list(dict.fromkeys(str(w.message) for w in caught))
+    if args.format == "json":
+        from dataclasses import asdict
+
+        payload = {
+            "demo": dataset.demo,
+            "comparator": str(reduction.comparator),
+            "series": json.loads(series.to_json(orient="records")),
+            "reduction": json.loads(json.dumps(asdict(reduction), default=str)),
+            "cautions": cautions,
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    from evaluation.formatting import format_number
+
+    if dataset.demo:
+        print("DONNÉES DE DÉMONSTRATION (synthétiques)")
+    print(f"Comparaison : {eg.COMPARATORS[eg.Comparator(str(reduction.comparator))]}")
+    print(f"{'année':<8}{'QPV %':>8}{'comp. %':>10}{'écart':>8}  intervalle 95 %")
+    for row in series.itertuples():
+        interval = (
+            "source exhaustive"
+            if row.gap_low_pp != row.gap_low_pp
+            else f"{format_number(row.gap_low_pp, 1)} à {format_number(row.gap_high_pp, 1)}"
+        )
+        print(
+            f"{row.year:<8}{format_number(row.qpv_rate_pct, 1):>8}{format_number(row.comparator_rate_pct, 1):>10}{format_number(row.gap_pp, 1):>8}  {interval}"
+        )
+    projected = reduction.projected_year if reduction.projected_year is not None else "jamais au rythme observé"
+    print(
+        f"Objectif : {format_number(reduction.target_gap_pp, 1)} points (moitié de {format_number(reduction.baseline_gap_pp, 1)} en {reduction.baseline_year}) ; "
+        f"réduction obtenue {format_number(reduction.reduction_pp, 1)} points en {reduction.latest_year}, "
+        f"{format_number(reduction.share_of_target_pct, 0)} % de l'objectif ; objectif atteint en {projected}"
+    )
+    if cautions:
+        print(f"{len(cautions)} précaution(s) statistique(s) : voir --format json", file=sys.stderr)
+    return 0
+
+
 _COMMANDS = {
+    "employment-gap": _cmd_employment_gap,
     "gaps": _cmd_gaps,
     "plan": _cmd_plan,
     "audit": _cmd_audit,

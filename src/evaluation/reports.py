@@ -49,13 +49,16 @@ def _engagement_entries(plan: Plan) -> list[tuple[str, str, dict[str, object]]]:
     ]
 
 
-def _plan_entries(plan: Plan) -> list[tuple[str, str, dict[str, object]]]:
-    return [("plan", "Suivi annuel du plan d'actions (tous les indicateurs)", {})]
+def _annual_entries(plan: Plan) -> list[tuple[str, str, dict[str, object]]]:
+    from evaluation.employment_gap import PLAN_COMPARATOR
+
+    title = "Rapport annuel : écart de taux d'emploi, baromètre des 26 quartiers, suivi du plan"
+    return [("rapport", title, {"comparator": str(PLAN_COMPARATOR), "baseline_year": 0})]
 
 
 #: Report kinds, in the order of the index page.
 REPORT_KINDS: dict[str, ReportKind] = {
-    "suivi": ReportKind("monitoring.ipynb", _plan_entries),
+    "annuel": ReportKind("annual.ipynb", _annual_entries),
     "engagements": ReportKind("engagement.ipynb", _engagement_entries),
 }
 

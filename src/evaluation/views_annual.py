@@ -115,6 +115,29 @@ def annual_context(
     )
 
 
+def guards_fr(guards: tuple[str, ...]) -> list[str]:
+    """The statistical caveats of :func:`evaluation.employment_gap.check_guards`, summarised in French."""
+    out = []
+    if any("years apart are compared" in g for g in guards):
+        out.append(
+            "Des millésimes du recensement distants de moins de 5 ans sont comparés : ils partagent des enquêtes "
+            "annuelles, leur différence n'est pas une évolution entre échantillons indépendants."
+        )
+    if any("census collection method" in g for g in guards):
+        out.append(
+            "La série couvre le changement de méthode de collecte du recensement de 2015 : une partie de l'évolution "
+            "peut tenir à la méthode."
+        )
+    small = sum(1 for g in guards if "is below" in g)
+    small += sum(int(g.split()[2]) for g in guards if g.startswith("... and ") and "below" in g)
+    if small:
+        out.append(
+            f"{format_number(small)} effectifs issus du recensement sont inférieurs à 200, le seuil de prudence de l'INSEE "
+            "(surtout par tranche d'âge dans les plus petits quartiers) : les taux qui en dépendent sont fragiles."
+        )
+    return out
+
+
 def _pp(value: float) -> str:
     return f"{format_number(value, 1)}{NBSP}point{'s' if abs(value) >= 2 else ''}"
 
@@ -143,7 +166,7 @@ def headline_block(ctx: AnnualContext) -> Html:
         pace,
         "Le plan d'actions cite 44 % contre 59 % pour l'ensemble de la Métropole (écart de 15 points), sans préciser l'année de ces chiffres.",
     ]
-    guards = "".join(f"<li>{html.escape(g)}</li>" for g in ctx.guards)
+    guards = "".join(f"<li>{html.escape(g)}</li>" for g in guards_fr(ctx.guards))
     guards = f"<p><b>Précautions de lecture</b></p><ul>{guards}</ul>" if guards else ""
     return Html("".join(f"<p>{s}</p>" for s in sentences) + guards, "écart de taux d'emploi")
 
@@ -331,7 +354,10 @@ def qpv_table_block(ctx: AnnualContext) -> Html:
                 text += f" [{int(rank.at[code, ind.key])}e]"
             row[ind.label] = text
         rows.append(row)
-    caption = f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) [rang parmi les 26]"
+    caption = (
+        f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) [rang parmi les 26]. Les évolutions sur un an "
+        "des indicateurs du recensement comparent des millésimes qui partagent 4 enquêtes annuelles sur 5 : elles sont indicatives."
+    )
     return Html(
         html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption), "baromètre par quartier"
     )

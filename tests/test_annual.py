@@ -1,0 +1,54 @@
+"""The yearly report's command and blocks on the demo data (synthetic, calibrated to the plan's 44 % / 59 % in 2015)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from evaluation.cli import main
+from evaluation.views_annual import annual_context, guards_fr, headline_block
+
+
+def test_employment_gap_text(capsys):
+    assert main(["employment-gap"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "DONNÉES DE DÉMONSTRATION (synthétiques)"
+    assert out[1] == "Comparaison : ensemble de la Métropole"
+    # The demo generator calibrates 2015 on the plan's figures: 44,0 % against 59,0 %, a 15,0-point gap.
+    assert out[3].split()[:4] == ["2015", "44,0", "59,0", "15,0"]
+    assert out[-1].startswith("Objectif : 7,5 points (moitié de 15,0 en 2015)")
+
+
+def test_employment_gap_json_and_year_filter(capsys):
+    assert main(["employment-gap", "--format", "json", "--year", "2019", "--comparator", "MEL_HORS_QPV"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["demo"] is True and payload["comparator"] == "MEL_HORS_QPV"
+    assert [row["year"] for row in payload["series"]] == [2015, 2016, 2017, 2018, 2019]
+    reduction = payload["reduction"]
+    # The reduction is the baseline gap minus the latest one.
+    assert reduction["reduction_pp"] == pytest.approx(reduction["baseline_gap_pp"] - reduction["latest_gap_pp"])
+
+
+def test_employment_gap_unknown_comparator(capsys):
+    assert main(["employment-gap", "--comparator", "FRANCE"]) == 2
+    assert "unknown comparator 'FRANCE'" in capsys.readouterr().err
+
+
+def test_guards_in_french():
+    guards = (
+        "census vintages less than 5 years apart are compared: 2017 vs 2018 (4 of 5 surveys shared); ...",
+        "QN05967M 2015 employed_15_64 (sex ensemble, age 15-24): 76 is below 200, INSEE's caution threshold",
+        "... and 12 more sampled counts below 200",
+    )
+    lines = guards_fr(guards)
+    assert lines[0].startswith("Des millésimes du recensement distants de moins de 5 ans")
+    assert lines[1].startswith("13 effectifs issus du recensement sont inférieurs à 200")
+
+
+def test_headline_of_2019_stops_at_2019():
+    ctx = annual_context(2019)
+    assert ctx.series["year"].max() == 2019
+    text = headline_block(ctx).markup
+    assert text.startswith("<p>En 2019, le taux d'emploi des 15-64 ans est de")
+    assert "réduire l'écart de moitié : de 15,0\u00a0points en 2015 à 7,5\u00a0points" in text
