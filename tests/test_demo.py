@@ -20,22 +20,26 @@ import pytest
 from evaluation.config import DEMO_DATA_DIR
 from evaluation.demo import (
     BAROMETER_FILE,
+    COHORT_DEMO_COLUMNS,
+    COHORT_FILE,
+    COHORT_PROGRAMMES,
     DEMO_SEED,
     MONITORING_FILES,
     SPENDING_FILE,
     assign_scenarios,
     generate_barometer,
+    generate_cohorts,
     generate_monitoring,
     generate_spending,
     main,
     write_demo,
 )
-from evaluation.intake import BAROMETER_COLUMNS, load_barometer
+from evaluation.intake import BAROMETER_COLUMNS, COHORT_COLUMNS, HORS_QPV, load_barometer, load_cohorts
 from evaluation.io import load_dataset
 from evaluation.plan import Cumulation, Measure, load_plan
 from evaluation.territories import load_qpv
 
-RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [SPENDING_FILE, BAROMETER_FILE]
+RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [SPENDING_FILE, BAROMETER_FILE, COHORT_FILE]
 
 
 @pytest.fixture(scope="module")
@@ -298,7 +302,7 @@ def test_files_are_small(monitoring, spending):
 def test_command_line_writes_and_names_the_files(tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 5 and all("SYNTHETIC" in line for line in printed)
+    assert len(printed) == 6 and all("SYNTHETIC" in line for line in printed)
     assert all((tmp_path / relative).is_file() for relative in RELATIVE_FILES)
 
 
@@ -430,3 +434,120 @@ def test_barometer_file_is_plain_utf8_and_passes_the_intake():
     frame, problems = load_barometer(load_dataset(DEMO_DATA_DIR))
     assert problems == []
     assert len(frame) == 2940
+
+
+# --------------------------------------------------------------------------------------------------
+# Cohorts
+#
+# Expected proportions come from the generator's documented parameters (module docstring and
+# evaluation.demo.COHORT_PROGRAMMES): programme shares 34/14/22/20/10 %, QPV share per programme
+# 60/70/85/65/60 % (68 % of all rows), 5 % late entries, 10 % lost from follow-up, kinds 25/25/30/15/5 %,
+# monthly hazards 7.0/5.0/4.5/4.0/6.5 % times hors QPV 1.25, women 0.9, 50+ 0.6, infra-bac 0.75,
+# bac+2 et plus 1.3. Tolerances are a few binomial standard errors for 3 000 rows.
+
+EXTRACTION = pd.Timestamp("2021-12-31")
+
+
+@pytest.fixture(scope="module")
+def cohorts(plan):
+    return generate_cohorts(plan)
+
+
+def _employed_within(frame: pd.DataFrame, days: int) -> pd.Series:
+    """Whether each row observable ``days`` after its start of observation found a job by then."""
+    start = frame["observation_start"].fillna(frame["entry_date"])
+    employed = (frame["first_employment_date"] - start).dt.days <= days
+    observable = employed | ((frame["last_contact_date"] - start).dt.days >= days)
+    return employed[observable]
+
+
+def test_cohorts_are_deterministic(plan, cohorts):
+    pd.testing.assert_frame_equal(generate_cohorts(plan), cohorts)
+    assert not generate_cohorts(plan, seed=DEMO_SEED + 1).equals(cohorts)
+
+
+def test_cohort_columns_sizes_and_programmes(plan, cohorts):
+    """3 000 rows split 34/14/22/20/10 % by largest remainder: 1 020, 420, 660, 600, 300."""
+    assert list(cohorts.columns) == list(COHORT_DEMO_COLUMNS)
+    assert [c for c in COHORT_DEMO_COLUMNS if c != "person_id"] == [
+        c for c in COHORT_COLUMNS if c not in ("cohort_year", "file", "line")
+    ]
+    assert cohorts["programme"].value_counts().to_dict() == {"1": 1020, "9": 660, "10": 600, "3": 420, "12": 300}
+    assert list(dict.fromkeys(cohorts["programme"])) == ["1", "3", "9", "10", "12"]  # plan order
+    assert set(COHORT_PROGRAMMES) <= {s.id for s in plan.engagements}
+    assert set(cohorts["entry_date"].dt.year) == {2018, 2019, 2020}
+    assert not cohorts.duplicated(["person_id", "programme"]).any()
+    assert cohorts["person_id"].str.fullmatch(r"P\d{6}").all()
+    twice = cohorts["person_id"].duplicated(keep=False)
+    assert 0.03 <= twice.mean() <= 0.07  # 3 % of the rows take the person of another row (paired rows)
+    same = cohorts[twice].groupby("person_id")[["qpv", "sex", "qualification"]].nunique()
+    assert (same == 1).all().all()
+
+
+def test_cohort_dates_are_consistent(cohorts):
+    start = cohorts["observation_start"].fillna(cohorts["entry_date"])
+    event = cohorts["first_employment_date"]
+    assert (start >= cohorts["entry_date"]).all()
+    assert (event.dropna() > start[event.notna()]).all()  # entry < event time
+    assert (event.dropna() <= cohorts["last_contact_date"][event.notna()]).all()
+    assert (cohorts["last_contact_date"] >= start).all() and (cohorts["last_contact_date"] <= EXTRACTION).all()
+    assert (event.notna() == cohorts["employment_kind"].notna()).all()
+
+
+def test_cohort_proportions(cohorts):
+    """QPV 60-70 %, late entries ~5 %, lost without a job (last contact before July 2021) 4-9 % of the
+    rows (10 % are lost, some of them after a job), kinds of first employment as documented."""
+    qpv = (cohorts["qpv"] != HORS_QPV).mean()
+    assert 0.60 <= qpv <= 0.72
+    assert set(cohorts.loc[cohorts["qpv"] != HORS_QPV, "qpv"]) <= {q.code for q in load_qpv()}
+    assert 0.035 <= cohorts["observation_start"].notna().mean() <= 0.065
+    no_job = cohorts["first_employment_date"].isna()
+    lost = no_job & (cohorts["last_contact_date"] < pd.Timestamp("2021-07-01"))
+    assert 0.04 <= lost.mean() <= 0.09
+    assert (cohorts.loc[no_job & ~lost, "last_contact_date"] >= pd.Timestamp("2021-11-01")).all()
+    kinds = cohorts["employment_kind"].value_counts(normalize=True)
+    for kind, share in {"cdi": 0.25, "cdd_6m_plus": 0.25, "short_contract": 0.30, "training": 0.15}.items():
+        assert kinds[kind] == pytest.approx(share, abs=0.04), kind
+    assert kinds["business_creation"] == pytest.approx(0.05, abs=0.02)
+
+
+def test_cohort_outcomes_differ_as_intended(cohorts):
+    """Employed within 12 months: programme 1 (hazard 7 %) above 10 (4 %); hors QPV above QPV; bac+2 et
+    plus above infra-bac; 50+ below 26-49. EYES (12) near the plan's 50 % ("50 % de retour à l'emploi")."""
+    frame = cohorts.assign(in_qpv=cohorts["qpv"] != HORS_QPV)
+    rate = {
+        column: frame.loc[_employed_within(frame, 365).index]
+        .groupby(column)
+        .apply(lambda g: _employed_within(g, 365).mean(), include_groups=False)
+        for column in ("programme", "in_qpv", "qualification", "age_band")
+    }
+    assert rate["programme"]["1"] > rate["programme"]["10"] + 0.10
+    assert rate["in_qpv"][False] > rate["in_qpv"][True] + 0.03
+    assert rate["qualification"]["bac+2 et plus"] > rate["qualification"]["infra-bac"] + 0.05
+    assert rate["age_band"]["50+"] < rate["age_band"]["26-49"] - 0.10
+    assert 0.38 <= rate["programme"]["12"] <= 0.60
+
+
+def test_cohort_file_is_plain_utf8_and_passes_the_intake(cohorts):
+    """The committed file loads with no problem and gives back the generated rows (minus the person key)."""
+    data = (DEMO_DATA_DIR / COHORT_FILE).read_bytes()
+    assert not data.startswith(b"\xef\xbb\xbf")
+    lines = data.decode("utf-8").splitlines()
+    assert lines[0] == ",".join(COHORT_DEMO_COLUMNS)
+    assert len(lines) == 3001
+    frame, problems = load_cohorts(load_dataset(DEMO_DATA_DIR))
+    assert problems == []
+    assert len(frame) == 3000 and list(frame.columns) == COHORT_COLUMNS
+    expected = cohorts.drop(columns="person_id").assign(
+        observation_start=cohorts["observation_start"].fillna(cohorts["entry_date"])
+    )
+    pd.testing.assert_frame_equal(frame[list(expected.columns)], expected)
+    assert (frame["cohort_year"] == frame["entry_date"].dt.year).all()
+
+
+def test_a_million_cohort_rows_for_the_benchmark(plan):
+    """The benchmark's size: vectorised, same columns, person ids one digit wider."""
+    big = generate_cohorts(plan, n=1_000_000)
+    assert len(big) == 1_000_000 and list(big.columns) == list(COHORT_DEMO_COLUMNS)
+    assert big["person_id"].str.len().eq(8).all()
+    assert (big["qpv"] != HORS_QPV).mean() == pytest.approx(0.68, abs=0.01)

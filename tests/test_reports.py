@@ -1,4 +1,6 @@
-"""The batch end to end: one real engagement report, and a failing report that does not stop the others."""
+"""The reports of a run: what the reader gets in the HTML, what the audit trail keeps (year 2020, two reports).
+
+The whole batch, the cache, the manifest, failures and warm kernels are tested in test_batch.py."""
 
 from __future__ import annotations
 
@@ -7,13 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from evaluation.cli import main
-from evaluation.config import NOTEBOOKS_DIR
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.reports import REPORT_KINDS, plan_jobs, run_reports
 
 
 @pytest.fixture(scope="module")
@@ -56,51 +54,6 @@ def test_executed_notebook_keeps_the_parameters(report_dir):
     assert len(injected) == 1
     assert 'engagement_id = "12"' in injected[0].source
     assert "year = 2020" in injected[0].source
-
-
-def test_failing_report_is_isolated(tmp_path):
-    """A notebook that raises is kept, with an HTML page showing the error; the other report completes."""
-    notebooks = tmp_path / "notebooks"
-    notebooks.mkdir()
-    cells = [
-        new_code_cell('engagement_id = "1"\nyear = 2021\ndata_dir = ""', metadata={"tags": ["parameters"]}),
-        new_code_cell(
-            'if engagement_id == "2":\n    raise ValueError("données manquantes")\nprint("fiche", engagement_id)'
-        ),
-    ]
-    nbformat.write(
-        new_notebook(
-            cells=cells, metadata={"kernelspec": {"name": "python3", "language": "python", "display_name": "Python 3"}}
-        ),
-        notebooks / "engagement.ipynb",
-    )
-    jobs = plan_jobs(
-        load_plan(),
-        year=2021,
-        out_dir=tmp_path / "out",
-        only=["engagements/1", "engagements/2"],
-        notebooks_dir=notebooks,
-    )
-    results = run_reports(jobs, n_jobs=2)
-    assert [(r.job.key, r.status) for r in results] == [("1", "ok"), ("2", "failed")]
-    assert results[1].error == "ValueError: données manquantes"
-    assert results[1].failing_cell == 2  # 1-based in the source notebook, papermill's own cells not counted
-    failed_page = (tmp_path / "out" / "2021" / "engagements" / "2.html").read_text(encoding="utf-8")
-    assert "données manquantes" in failed_page
-    assert (tmp_path / "out" / "2021" / "engagements" / "1.html").is_file()
-
-
-def test_notebook_parameters_match_run_parameters():
-    """Papermill only warns on unknown parameters: every parameter the batch passes must be declared."""
-    import papermill
-
-    jobs = plan_jobs(load_plan(), year=2021, out_dir=Path("unused"), data_dir=load_dataset().path)
-    for kind in REPORT_KINDS.values():
-        declared = set(papermill.inspect_notebook(str(NOTEBOOKS_DIR / kind.notebook)))
-        passed = {name for job in jobs if job.notebook.name == kind.notebook for name in job.parameters}
-        assert passed == declared, kind.notebook
-    assert [job.name for job in jobs][:2] == ["annuel/rapport", "engagements/1"]
-    assert len(jobs) == 1 + 23
 
 
 def test_html_does_not_leak_local_paths(report_dir):

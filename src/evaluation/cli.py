@@ -69,14 +69,23 @@ def _build_parser() -> argparse.ArgumentParser:
     gap.add_argument("--design-effect", type=float, default=1.0, help="design effect of the census counts (default 1)")
     gap.add_argument("--format", choices=("text", "json"), default="text")
 
-    run = sub.add_parser("run", help="produce the reports (HTML without code, executed notebooks, index)")
+    run = sub.add_parser(
+        "run", help="produce a year's deliverables: reports (HTML, executed notebooks), tables, index, manifest"
+    )
     run.add_argument("--year", type=int, default=PLAN_YEARS[-1], help=f"deliverable year (default {PLAN_YEARS[-1]})")
     run.add_argument(
-        "--only", nargs="+", metavar="NAME", help="report kinds or single reports: engagements, engagements/5a"
+        "--only",
+        nargs="+",
+        metavar="NAME",
+        help="report kinds or single reports of the run plan: annuel, engagements, engagements/5a",
     )
     run.add_argument("--jobs", type=int, default=None, help="parallel workers (default: number of CPUs)")
     run.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
     run.add_argument("--out", type=Path, default=REPORTS_DIR, help="output folder (default: reports/)")
+    run.add_argument("--force", action="store_true", help="run every report, even those unchanged since the last run")
+    run.add_argument(
+        "--run-plan", type=Path, default=None, metavar="FILE", help="run plan to use (default: params/<year>.yaml)"
+    )
     return parser
 
 
@@ -139,53 +148,38 @@ def _cmd_audit(args: argparse.Namespace) -> int:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from evaluation.audit import audit_plan
     from evaluation.io import load_dataset
     from evaluation.plan import load_plan
-    from evaluation.reports import default_jobs, plan_jobs, run_reports, write_index
+    from evaluation.reports import ProgressBar, run_batch
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    from evaluation.intake import format_problems, validate_dataset
-
+    if args.run_plan is None and args.year not in PLAN_YEARS:
+        raise UsageError(f"year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
     plan = load_plan(args.plan_dir)
     dataset = load_dataset(args.data)
-    out_dir = args.out.resolve()
-    jobs = plan_jobs(plan, year=args.year, out_dir=out_dir, data_dir=dataset.path, only=args.only)
-    problems, _counts = validate_dataset(dataset, plan)
-    if any(p.fatal for p in problems):
-        for line in format_problems([p for p in problems if p.fatal]):
-            print(line, file=sys.stderr)
-        raise UsageError("an input file is unreadable: fix it (see above) before producing the reports")
-    if problems:
-        print(
-            f"warning: {len(problems)} problem(s) in the input files; the rows concerned are left out of the reports (evaluation validate lists them)",
-            file=sys.stderr,
-        )
-    n_jobs = args.jobs or default_jobs()
-    print(f"{len(jobs)} report(s) for {args.year}, {n_jobs} worker(s), data: {dataset.name}", file=sys.stderr)
-
-    def progress(result, done: int, total: int) -> None:  # noqa: ANN001
-        mark = "ok" if result.status == "ok" else "FAILED"
-        print(f"[{done}/{total}] {result.job.name}: {mark} ({result.duration_s:.1f} s)", file=sys.stderr)
-
-    results = run_reports(jobs, n_jobs=n_jobs, on_done=progress)
-    all_jobs = plan_jobs(plan, year=args.year, out_dir=out_dir, data_dir=dataset.path)
-    index = write_index(
-        results,
-        all_jobs=all_jobs,
-        out_dir=out_dir,
+    batch = run_batch(
+        plan,
+        dataset,
         year=args.year,
-        dataset=dataset,
-        plan=plan,
-        n_findings=len(audit_plan(plan)),
+        out_dir=args.out.resolve(),
+        only=args.only,
+        jobs=args.jobs,
+        force=args.force,
+        run_plan_file=args.run_plan,
+        progress=ProgressBar(sys.stderr),
     )
-    failed = [r for r in results if r.status != "ok"]
-    for result in failed:
+    for result in batch.failed:
         cell = f", cell {result.failing_cell}" if result.failing_cell is not None else ""
         print(f"failed: {result.job.name}{cell}: {result.error}", file=sys.stderr)
-    print(f"{len(results) - len(failed)} ok, {len(failed)} failed; index: {index}", file=sys.stderr)
-    return 1 if failed else 0
+    if batch.tables_error:
+        print(f"failed: tables: {batch.tables_error}", file=sys.stderr)
+    counts: dict[str, int] = {}
+    for result in batch.results:
+        counts[result.status] = counts.get(result.status, 0) + 1
+    summary = ", ".join(f"{n} {status}" for status, n in sorted(counts.items())) or "nothing to do"
+    print(f"{batch.year}: {summary} (data: {dataset.name}); index: {batch.index_path}", file=sys.stderr)
+    return 1 if batch.failed or batch.tables_error else 0
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -198,11 +192,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     problems, counts = validate_dataset(dataset, plan)
     for line in format_problems(problems):
         print(line)
-    files = counts["monitoring_files"] + counts["spending_files"] + counts["barometer_files"]
-    summary = (
-        f"{dataset.path}: {files} file(s) checked; usable rows: {counts['monitoring_rows']} monitoring, "
-        f"{counts['spending_rows']} spending, {counts['barometer_rows']} barometer; {len(problems)} problem(s)"
-    )
+    files = sum(v for k, v in counts.items() if k.endswith("_files"))
+    rows = ", ".join(f"{v} {k.removesuffix('_rows')}" for k, v in counts.items() if k.endswith("_rows"))
+    summary = f"{dataset.path}: {files} file(s) checked; usable rows: {rows}; {len(problems)} problem(s)"
     print(summary, file=sys.stderr)
     if any(p.fatal for p in problems):
         return 2

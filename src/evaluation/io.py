@@ -28,6 +28,9 @@ class Dataset:
     name: str
     demo: bool
     provenance: str
+    #: Disclosure-control preset for this dataset's published tables (``acro``, ``fiscal``,
+    #: ``insee_entreprises``); None means the package default (:data:`evaluation.disclosure.DEFAULT_RULE`).
+    disclosure: str | None = None
 
 
 def load_dataset(data_dir: Path | str | None = None) -> Dataset:
@@ -67,8 +70,21 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
             raise InputError("required field is missing", path=meta, column=key, hint="see data/demo/dataset.yaml")
     if not isinstance(raw["demo"], bool):
         raise InputError(f"expected true or false, found {raw['demo']!r}", path=meta, column="demo", value=raw["demo"])
+    disclosure = raw.get("disclosure")
+    if disclosure is not None and disclosure not in ("acro", "fiscal", "insee_entreprises"):
+        raise InputError(
+            f"unknown disclosure preset {disclosure!r}",
+            path=meta,
+            column="disclosure",
+            value=disclosure,
+            hint="use acro, fiscal or insee_entreprises, or remove the line for the default (acro)",
+        )
     return Dataset(
-        path=directory.resolve(), name=str(raw["name"]), demo=raw["demo"], provenance=str(raw["provenance"]).strip()
+        path=directory.resolve(),
+        name=str(raw["name"]),
+        demo=raw["demo"],
+        provenance=str(raw["provenance"]).strip(),
+        disclosure=disclosure,
     )
 
 
