@@ -129,3 +129,23 @@ def test_gaps_refuses_bad_data(tmp_path, capsys):
 def test_gaps_usage_errors(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_monitoring_data_is_read_again_when_a_file_changes(tmp_path, plan):
+    """Warm report kernels reuse the validated data; a partner's corrected file must be seen."""
+    import os
+
+    from evaluation.io import load_dataset
+    from evaluation.monitoring import load_monitoring_data
+
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True)
+    (root / "dataset.yaml").write_text("name: t\ndemo: false\nprovenance: t\n", encoding="utf-8")
+    path = root / "monitoring" / "m.csv"
+    path.write_text("indicator_id,year,value\n1.4,2019,5\n", encoding="utf-8")
+    dataset = load_dataset(root)
+    first = load_monitoring_data(plan, dataset)
+    assert load_monitoring_data(plan, dataset) is first
+    path.write_text("indicator_id,year,value\n1.4,2019,7\n", encoding="utf-8")
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    assert load_monitoring_data(plan, dataset).realised["value"].tolist() == [7.0]

@@ -140,7 +140,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.config import DEMO_DATA_DIR, PLAN_YEARS
-from evaluation.intake import BAROMETER_INDICATORS, COHORT_AGE_BANDS, HORS_QPV, QUALIFICATIONS
+from evaluation.intake import BAROMETER_INDICATORS, COHORT_AGE_BANDS, COHORT_COLUMNS, HORS_QPV, QUALIFICATIONS
 from evaluation.io import atomic_write_bytes
 from evaluation.plan import (
     Cofinancing,
@@ -1007,19 +1007,9 @@ _LATE_DAYS, _LOST_DAYS, _LOST_LAST = (14, 56), (30, 540), "2021-06-30"
 _NEWS_AFTER_EVENT_DAYS, _NEWS_BEFORE_EXTRACTION_DAYS = (0, 120), (0, 60)
 _DAYS_PER_MONTH = 365.25 / 12
 COHORT_FILE = "cohorts/beneficiaires_2018_2020.csv"
-COHORT_DEMO_COLUMNS = (
-    "person_id",
-    "programme",
-    "entry_date",
-    "observation_start",
-    "qpv",
-    "sex",
-    "age_band",
-    "qualification",
-    "first_employment_date",
-    "employment_kind",
-    "last_contact_date",
-)
+#: The canonical columns of a ``cohorts/`` file: the intake's, with the pseudonymous key and without
+#: what the intake derives (cohort year) or adds (file, line).
+COHORT_DEMO_COLUMNS = ("person_id", *(c for c in COHORT_COLUMNS if c not in ("cohort_year", "file", "line")))
 
 
 def _sizes(shares: Sequence[float], count: int) -> list[int]:

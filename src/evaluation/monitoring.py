@@ -40,9 +40,29 @@ class MonitoringData:
 
 
 def load_monitoring_data(plan: Plan, dataset: Dataset) -> MonitoringData:
-    realised, problems = load_monitoring(dataset, plan)
-    spending, spending_problems = load_spending(dataset, plan)
-    return MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
+    """The validated ``monitoring/`` and ``spending/`` inputs, read once per state of the files.
+
+    A warm report kernel runs many reports on the same data: the result is cached on the plan, the
+    data folder and every input file's size and modification time, so that a changed file is read
+    again. Callers must not modify the returned frames.
+    """
+    stamps = tuple(
+        (str(path), path.stat().st_size, path.stat().st_mtime_ns)
+        for folder in ("monitoring", "spending")
+        for path in sorted((dataset.path / folder).glob("*"))
+        if path.is_file()
+    )
+    key = (id(plan), plan.path, dataset, stamps)  # a Plan holds mappings: not hashable itself
+    if key not in _CACHE:
+        realised, problems = load_monitoring(dataset, plan)
+        spending, spending_problems = load_spending(dataset, plan)
+        if len(_CACHE) >= 4:
+            _CACHE.pop(next(iter(_CACHE)))
+        _CACHE[key] = MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
+    return _CACHE[key]
+
+
+_CACHE: dict[tuple, MonitoringData] = {}
 
 
 def status_counts(plan: Plan, gaps: pd.DataFrame) -> pd.DataFrame:

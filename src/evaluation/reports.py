@@ -148,7 +148,7 @@ class ReportKind:
     notebook: str
 
 
-def _report_kinds() -> dict[str, ReportKind]:
+def report_kinds() -> dict[str, ReportKind]:
     """Every report kind of the run plans in ``params/`` (later years last), with its notebook."""
     import yaml
 
@@ -159,14 +159,6 @@ def _report_kinds() -> dict[str, ReportKind]:
             if isinstance(entry, dict) and isinstance(entry.get("notebook"), str):
                 kinds[str(name)] = ReportKind(entry["notebook"])
     return kinds
-
-
-def __getattr__(name: str) -> Any:
-    # ``REPORT_KINDS``: the report kinds of the run plans, read on each access (they are data, in
-    # params/, and may change during a session); kept for callers of the former constant.
-    if name == "REPORT_KINDS":
-        return _report_kinds()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @dataclass(frozen=True)

@@ -38,8 +38,6 @@ from evaluation.plan import Cumulation, Engagement, Indicator, Measure, Plan, lo
 from evaluation.targets import STATUS_FR, Status, expected_value
 
 __all__ = [
-    "MonitoringContext",
-    "monitoring_context",
     "plan_execution_block",
     "status_counts_block",
     "status_heatmap",
@@ -136,30 +134,6 @@ def engagement_context(engagement_id: str, year: int, data_dir: str = "") -> Eng
         data,
         gaps[gaps["engagement"] == sheet.id],
     )
-
-
-@dataclass(frozen=True)
-class MonitoringContext:
-    """What the plan-wide yearly monitoring report shows."""
-
-    plan: Plan
-    dataset: Dataset
-    year: int
-    data: MonitoringData
-    gaps: pd.DataFrame
-
-    @property
-    def parameters(self) -> dict[str, object]:
-        return {"année": self.year}
-
-
-def monitoring_context(year: int, data_dir: str = "") -> MonitoringContext:
-    """Validate the parameters of ``monitoring.ipynb`` and load the year's gaps for the whole plan."""
-    _check_year(year)
-    plan = load_plan()
-    dataset = load_dataset(data_dir or None)
-    data = load_monitoring_data(plan, dataset)
-    return MonitoringContext(plan, dataset, year, data, data.gaps(plan, year))
 
 
 def _check_year(year: object) -> None:

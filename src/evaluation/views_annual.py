@@ -268,11 +268,6 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
     )
 
 
-def _wide(ctx: AnnualContext) -> pd.DataFrame:
-    table = barometer_table(ctx.barometer, ctx.year, ctx.baseline_year)
-    return table.pivot(index="territory", columns="indicator", values="level")
-
-
 def barometer_heatmap(ctx: AnnualContext) -> Chart:
     """QPV × indicator, coloured by rank among the 26 (green: most favourable), annotated with the level."""
     import seaborn as sns

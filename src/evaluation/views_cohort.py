@@ -196,7 +196,7 @@ def km_chart(ctx: CohortContext) -> Chart | Html:
     axes.set_ylim(0, 100)
     axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value))
     axes.legend(fontsize=8, loc="lower right")
-    median, m_low, m_high = co.km_median(km)
+    median = co.km_median(km)[0]
     title = "Accès au premier emploi (Kaplan-Meier)"
     if np.isfinite(median):
         title += f" : la moitié a trouvé en {format_number(median, 1)} mois"
