@@ -17,7 +17,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -263,8 +262,9 @@ def test_warm_kernel_gives_the_outputs_of_a_fresh_kernel(whole_year):
             str(notebook), None, parameters=entry["parameters"], cwd=str(notebook.parent), progress_bar=False
         )
 
-    with ThreadPoolExecutor(2) as pool:
-        fresh_runs = list(pool.map(fresh, chosen))
+    # One after the other: papermill's ``cwd`` changes the process's working directory, and two
+    # threads doing so at once can leave it changed for the rest of the test session.
+    fresh_runs = [fresh(entry) for entry in chosen]
     for entry, expected in zip(chosen, fresh_runs, strict=True):
         warm = nbformat.read(whole_year.root / entry["outputs"]["ipynb"], as_version=4)
         assert _outputs(warm) == _outputs(expected), entry["name"]
