@@ -1,26 +1,31 @@
 """Benchmark of `evaluation run` against the naive loop it replaces (issue 6). Not a test.
 
-The same reports (the annual report of 2021 and 8 engagement reports, demo data) are produced four
-ways, each into its own temporary folder, and timed from the outside (wall clock, command start to
-exit):
+The same reports (by default every report of the 2021 run plan, demo data) are produced four ways,
+each into its own temporary folder, and timed from the outside (wall clock, command start to exit):
 
 (a) the naive loop: for each report, `papermill` then `jupyter nbconvert --to html --no-input`, one
-    command-line call each (a fresh interpreter and a fresh kernel per report);
+    command-line call each (a fresh interpreter and a fresh kernel per report), with the parameters
+    the run plan gives that report;
 (b) `evaluation run --jobs 1 --force`;
 (c) `evaluation run --jobs 2 --force`;
 (d) `evaluation run --jobs 2` again on (c)'s folder, nothing changed (every report cached).
 
+(b), (c) and (d) are repeated (`--repeat`, each time into an empty folder for (b) and (c)) and their
+medians are used; the naive loop, by far the longest, runs once unless `--repeat-naive` is given.
 Targets of the issue: (a)/(c) >= 8, (b)/(c) >= 1.7, (d) < 3 s.
 
-    python benchmarks/bench_batch.py              # from the repository root
-    python benchmarks/bench_batch.py --engagements 4 --keep /tmp/bench
+    python benchmarks/bench_batch.py                      # the whole 2021 run plan (31 reports)
+    python benchmarks/bench_batch.py --quick              # annual 2021 + 8 engagement reports
+    python benchmarks/bench_batch.py --only annuel engagements/1 --repeat 1 --keep /tmp/bench
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -28,9 +33,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = ROOT / "notebooks"
 DEMO = ROOT / "data" / "demo"
 BIN = Path(sys.executable).parent
+QUICK = ["annuel", *(f"engagements/{e}" for e in ("1", "2", "3", "4", "4a", "5", "5a", "5b"))]
 
 
 def _tool(name: str) -> str:
@@ -38,41 +43,41 @@ def _tool(name: str) -> str:
     return str(path) if path.exists() else name
 
 
-def _timed(command: list[str], *, quiet: bool = True) -> float:
+def _timed(command: list[str]) -> float:
     clock = time.perf_counter()
-    subprocess.run(
-        command,
-        check=True,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL if quiet else None,
-        stderr=subprocess.DEVNULL if quiet else None,
-    )
+    subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     return time.perf_counter() - clock
 
 
-def naive_loop(engagements: list[str], out: Path) -> float:
+def reports_of(only: list[str] | None) -> list[tuple[str, Path, dict]]:
+    """(name, notebook, parameters) of the 2021 run plan's reports, as `evaluation run` runs them."""
+    sys.path.insert(0, str(ROOT / "src"))
+    from evaluation.config import PARAMS_DIR
+    from evaluation.plan import load_plan
+    from evaluation.reports import plan_jobs
+    from evaluation.runplan import load_run_plan
+
+    plan = load_plan()
+    run_plan = load_run_plan(PARAMS_DIR / "2021.yaml", plan)
+    selected = run_plan.select(only, plan)
+    jobs = plan_jobs(run_plan, out_dir=Path("unused"), data_dir=DEMO, reports=selected)
+    return [(job.name, job.notebook, dict(job.parameters)) for job in jobs]
+
+
+def naive_loop(reports: list[tuple[str, Path, dict]], out: Path) -> float:
     """(a): papermill + nbconvert command lines, one pair per report."""
-    reports: list[tuple[str, str, list[str]]] = [
-        (
-            "annual.ipynb",
-            "annuel",
-            ["-p", "year", "2021", "-r", "comparator", "MEL", "-p", "baseline_year", "0"],
-        )
-    ] + [("engagement.ipynb", f"engagement_{e}", ["-r", "engagement_id", e, "-p", "year", "2021"]) for e in engagements]
     clock = time.perf_counter()
-    for notebook, name, parameters in reports:
-        executed = out / f"{name}.ipynb"
+    for name, notebook, parameters in reports:
+        executed = out / f"{name.replace('/', '_')}.ipynb"
         subprocess.run(
             [
                 _tool("papermill"),
-                str(NOTEBOOKS / notebook),
+                str(notebook),
                 str(executed),
-                *parameters,
-                "-r",
-                "data_dir",
-                str(DEMO),
+                "-y",
+                json.dumps(parameters),  # JSON is YAML: the parameters with their types
                 "--cwd",
-                str(NOTEBOOKS),
+                str(notebook.parent),
                 "--no-progress-bar",
             ],
             check=True,
@@ -88,43 +93,60 @@ def naive_loop(engagements: list[str], out: Path) -> float:
     return time.perf_counter() - clock
 
 
-def evaluation_run(engagements: list[str], out: Path, jobs: int, force: bool) -> float:
-    only = ["annuel"] + [f"engagements/{e}" for e in engagements]
-    command = [_tool("evaluation"), "run", "--year", "2021", "--out", str(out), "--jobs", str(jobs), "--only", *only]
+def evaluation_run(only: list[str] | None, out: Path, jobs: int, force: bool) -> float:
+    command = [_tool("evaluation"), "run", "--year", "2021", "--out", str(out), "--jobs", str(jobs)]
+    command += ["--only", *only] if only else []
     return _timed([*command, "--force"] if force else command)
+
+
+def _fresh(folder: Path) -> Path:
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+def _load() -> str:
+    return ", ".join(f"{v:.2f}" for v in os.getloadavg())
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engagements", type=int, default=8, help="number of engagement reports (default 8)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--only", nargs="+", metavar="NAME", help="reports of the run plan (as `evaluation run --only`)")
+    group.add_argument("--quick", action="store_true", help="annual report + 8 engagement reports")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of (b), (c), (d), median used (default 3)")
+    parser.add_argument("--repeat-naive", type=int, default=1, help="runs of (a) (default 1)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = parser.parse_args(argv)
 
-    sys.path.insert(0, str(ROOT / "src"))
-    from evaluation.plan import load_plan
-
-    engagements = [s.id for s in load_plan().engagements][: args.engagements]
+    only = QUICK if args.quick else args.only
+    reports = reports_of(only)
     base = Path(tempfile.mkdtemp(prefix="bench-batch-")) if args.keep is None else args.keep
-    folders = {name: base / name for name in ("a_naive", "b_jobs1", "c_jobs2")}
-    for folder in folders.values():
-        shutil.rmtree(folder, ignore_errors=True)
-        folder.mkdir(parents=True)
-    reports = 1 + len(engagements)
-    print(f"{reports} reports (annual 2021 + engagements {', '.join(engagements)}), demo data, {os.cpu_count()} CPU(s)")
-    print(f"load average before: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(
+        f"{len(reports)} reports of params/2021.yaml ({'all' if not only else ' '.join(only)}), demo data, {os.cpu_count()} CPU(s)"
+    )
+    print(f"load average before: {_load()}")
+    times: dict[str, list[float]] = {"a": [], "b": [], "c": [], "d": []}
     try:
-        a = naive_loop(engagements, folders["a_naive"])
-        print(f"(a) papermill + nbconvert loop      {a:7.1f} s  ({a / reports:.1f} s per report)")
-        b = evaluation_run(engagements, folders["b_jobs1"], jobs=1, force=True)
-        print(f"(b) evaluation run --jobs 1 --force {b:7.1f} s")
-        c = evaluation_run(engagements, folders["c_jobs2"], jobs=2, force=True)
-        print(f"(c) evaluation run --jobs 2 --force {c:7.1f} s")
-        d = evaluation_run(engagements, folders["c_jobs2"], jobs=2, force=False)
-        print(f"(d) unchanged re-run of (c)         {d:7.1f} s")
+        for _ in range(args.repeat_naive):
+            times["a"].append(naive_loop(reports, _fresh(base / "a_naive")))
+            print(
+                f"(a) papermill + nbconvert loop      {times['a'][-1]:7.1f} s  ({times['a'][-1] / len(reports):.1f} s per report)"
+            )
+        for run in range(1, args.repeat + 1):
+            times["b"].append(evaluation_run(only, _fresh(base / "b_jobs1"), jobs=1, force=True))
+            times["c"].append(evaluation_run(only, _fresh(base / "c_jobs2"), jobs=2, force=True))
+            times["d"].append(evaluation_run(only, base / "c_jobs2", jobs=2, force=False))
+            print(
+                f"run {run}: (b) --jobs 1 {times['b'][-1]:6.1f} s   (c) --jobs 2 {times['c'][-1]:6.1f} s   "
+                f"(d) re-run {times['d'][-1]:5.1f} s   (load {_load()})"
+            )
     finally:
         if args.keep is None:
             shutil.rmtree(base, ignore_errors=True)
-    print(f"load average after: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    a, b, c, d = (statistics.median(times[k]) for k in "abcd")
+    print(f"load average after: {_load()}")
+    print(f"medians: (a) {a:.1f} s   (b) {b:.1f} s   (c) {c:.1f} s   (d) {d:.1f} s")
     print(f"(a)/(c) = {a / c:.1f}   (target >= 8)")
     print(f"(b)/(c) = {b / c:.2f}  (target >= 1.7)")
     print(f"(d)     = {d:.1f} s  (target < 3 s)")

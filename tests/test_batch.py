@@ -529,3 +529,39 @@ def test_unreadable_input_stops_the_run(tmp_path, mini_data, capsys):
     assert not (out / "2021" / "fiche" / "rapport.html").exists()
     entry = _entries(out / "2021")["fiche/rapport"]
     assert entry["status"] == "failed" and entry["cache_key"] is None
+
+
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path, mini_data, capsys):
+    """While a run holds OUT/<year> (its lock file, flocked), another run stops at once with exit 2,
+    naming the holder, and touches nothing; once the lock is released the run goes through."""
+    import fcntl
+
+    notebook = _notebook(tmp_path / "nb" / "fiche.ipynb", 'year: int = 2021\ndata_dir: str = ""', "print(year)")
+    plan_file = _write(tmp_path / "plan.yaml", f"year: 2021\nreports:\n  fiche:\n    notebook: {notebook}\n")
+    out = tmp_path / "out"
+    (out / "2021").mkdir(parents=True)
+    argv = ["run", "--run-plan", str(plan_file), "--data", str(mini_data), "--out", str(out), "--jobs", "1"]
+    with open(out / "2021" / ".verrou", "a+", encoding="utf-8") as other:  # the other run
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        other.write("pid 4242, started 2021-11-26T18:00:00+00:00\n")
+        other.flush()
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "another 'evaluation run' is writing this folder (pid 4242, started 2021-11-26T18:00:00+00:00)" in err
+        assert sorted(p.name for p in (out / "2021").iterdir()) == [".verrou"]
+    assert main(argv) == 0  # the lock went with the other run's file handle
+    assert (out / "2021" / "fiche" / "rapport.html").is_file()
+    assert (out / "2021" / ".verrou").read_text(encoding="utf-8") == ""  # released: no holder named
+
+
+def test_a_bad_run_plan_leaves_no_folder_behind(tmp_path, mini_data, capsys):
+    notebook = _notebook(tmp_path / "nb" / "fiche.ipynb", 'year: int = 2021\ndata_dir: str = ""', "print(year)")
+    plan_file = _write(
+        tmp_path / "plan.yaml",
+        f"year: 2021\nreports:\n  fiche:\n    notebook: {notebook}\n    parameters:\n      yaer: 2020\n",
+    )
+    out = tmp_path / "out"
+    argv = ["run", "--run-plan", str(plan_file), "--data", str(mini_data), "--out", str(out), "--jobs", "1"]
+    assert main(argv) == 2
+    assert "yaer" in capsys.readouterr().err
+    assert not (out / "2021").exists()

@@ -499,3 +499,31 @@ def test_validate_command_exit_statuses(tmp_path, capsys, monkeypatch):
     captured = capsys.readouterr()
     assert KEY not in captured.out + captured.err
     assert not any(value in captured.out.lower() for value in IDENTIFYING)
+
+
+def test_the_cache_of_loaded_inputs_follows_the_key(tmp_path, plan, monkeypatch):
+    """Loads are remembered per state of the files (``intake._remembered``): setting the key after
+    a refused load must read the file again, and another key must give other pseudonyms."""
+    from evaluation import intake
+
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
+    dataset = load_dataset(make_dataset(tmp_path, ["identifiers_other.csv"]))
+    frame, problems = load_cohorts(dataset, plan, today=TODAY)
+    assert problems[0].fatal and frame.empty
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, KEY)
+    frame, problems = load_cohorts(dataset, plan, today=TODAY)
+    assert problems == [] and len(frame) == 1
+
+    seen = []
+    original = intake._pseudonymise
+
+    def spy(table, key):
+        seen.append(key)
+        return original(table, key)
+
+    monkeypatch.setattr(intake, "_pseudonymise", spy)
+    load_cohorts(dataset, plan, today=TODAY)
+    assert seen == []  # same files, same key: remembered
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, KEY + "x")
+    load_cohorts(dataset, plan, today=TODAY)
+    assert seen == [KEY + "x"]  # another key: read again

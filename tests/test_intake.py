@@ -306,3 +306,67 @@ def test_misspelt_folder_is_reported(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "monitorng: is not an input folder: its files are not read (did you mean 'monitoring'?)" in out
     assert "holds no input folder" in out
+
+
+def test_loads_are_remembered_per_content_of_the_files(tmp_path, plan, monkeypatch):
+    """The same files are read and checked once (``intake._remembered``); each caller gets its own
+    copy; a file rewritten at once with the same size but another value is read again (its
+    modification time may not have moved: file times tick every few milliseconds)."""
+    from evaluation import intake
+
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True)
+    (root / "dataset.yaml").write_text("name: test\ndemo: true\nprovenance: tests\n", encoding="utf-8")
+    path = root / "monitoring" / "m.csv"
+    path.write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
+    dataset = load_dataset(root)
+    calls = []
+    original = intake._load
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(intake, "_load", counting)
+    first, _ = load_monitoring(dataset, plan)
+    first.loc[0, "value"] = 999.0  # a caller changing its copy
+    second, _ = load_monitoring(dataset, plan)
+    assert len(calls) == 1 and second["value"].tolist() == [7.0]
+    path.write_text("indicator_id;year;value\n1.1;2019;8\n", encoding="utf-8")  # same size, at once
+    third, _ = load_monitoring(dataset, plan)
+    assert len(calls) == 2 and third["value"].tolist() == [8.0]
+
+
+def test_checked_inputs_are_shared_with_the_other_processes_of_a_run(tmp_path, plan, monkeypatch):
+    """With EVALUATION_SHARED_INPUTS set (evaluation run does it for its kernels), a load is also
+    written there, and a process that has not read the files (memory cache empty) reads that
+    instead of checking them again; a changed file is not matched. Cohort records never go there."""
+    from evaluation import intake
+    from evaluation.config import DEMO_DATA_DIR
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    monkeypatch.setenv(intake.SHARED_INPUTS_ENV, str(shared))
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True)
+    (root / "dataset.yaml").write_text("name: test\ndemo: true\nprovenance: tests\n", encoding="utf-8")
+    (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
+    dataset = load_dataset(root)
+    first, _ = load_monitoring(dataset, plan)
+    assert [p.name.split("-")[0] for p in shared.iterdir()] == ["monitoring"]
+
+    monkeypatch.setattr(intake, "_LOADED", {})  # another process: nothing in memory
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("the files were checked again")
+
+    monkeypatch.setattr(intake, "_load", not_again)
+    again, _ = load_monitoring(dataset, plan)
+    pd.testing.assert_frame_equal(again, first)
+
+    (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;8\n", encoding="utf-8")
+    with pytest.raises(AssertionError, match="checked again"):
+        load_monitoring(dataset, plan)
+
+    intake.load_cohorts(load_dataset(DEMO_DATA_DIR), plan)
+    assert not [p for p in shared.iterdir() if p.name.startswith("cohorts")]

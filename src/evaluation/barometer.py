@@ -6,15 +6,22 @@ indicator is a ratio of two counts of the same territory and year (rows with ``s
 and ``age_band == "total"``), so that the QPV aggregate and the commune figures are sums of counts,
 never means of rates:
 
-======================================  ==========================  ======================  =======
-indicator                               numerator                   denominator             scale
-======================================  ==========================  ======================  =======
-``employment_rate_pct``                 employed_15_64              population_15_64        100
-``jobseekers_per_100``                  jobseekers                  population_15_64        100
-``poverty_rate_pct``                    poor_population             fiscal_population       100
-``caf_dependence_pct``                  caf_fully_dependent         caf_recipients          100
-``business_creations_per_1000``         business_creations          population              1000
-======================================  ==========================  ======================  =======
+======================================  ==========================  ======================  =======  =====
+indicator                               numerator                   denominator             scale    share
+======================================  ==========================  ======================  =======  =====
+``employment_rate_pct``                 employed_15_64              population_15_64        100      yes
+``jobseekers_per_100``                  jobseekers                  population_15_64        100      no
+``poverty_rate_pct``                    poor_population             fiscal_population       100      yes
+``caf_dependence_pct``                  caf_fully_dependent         caf_recipients          100      yes
+``business_creations_per_1000``         business_creations          population              1000     no
+======================================  ==========================  ======================  =======  =====
+
+A *share* counts people among people: its numerator is a part of its denominator, so that
+``denominator - numerator`` counts people too (the residents of 15-64 not in work). Jobseekers are
+counted from France Travail's register, not among the census residents of the denominator, and
+business creations are not people: those two are ratios, not shares. Disclosure control
+(:mod:`evaluation.barometer_disclosure`) judges a share on its numerator, its denominator and that
+complement, a ratio on its two counts.
 
 Changes are differences of levels (points for rates). Ranks are among the 26 QPV only, 1 being the
 most favourable (highest employment rate and business creation, lowest jobseeker, poverty and
@@ -44,11 +51,20 @@ class BarometerIndicator:
     scale: float
     higher_is_better: bool
     unit: str
+    #: The numerator is a subset of the people of the denominator (module docstring).
+    is_share: bool = False
 
 
 INDICATORS: tuple[BarometerIndicator, ...] = (
     BarometerIndicator(
-        "employment_rate_pct", "Taux d'emploi des 15-64 ans", "employed_15_64", "population_15_64", 100, True, "%"
+        "employment_rate_pct",
+        "Taux d'emploi des 15-64 ans",
+        "employed_15_64",
+        "population_15_64",
+        100,
+        True,
+        "%",
+        is_share=True,
     ),
     BarometerIndicator(
         "jobseekers_per_100",
@@ -60,7 +76,14 @@ INDICATORS: tuple[BarometerIndicator, ...] = (
         "pour 100",
     ),
     BarometerIndicator(
-        "poverty_rate_pct", "Taux de pauvreté (seuil à 60 %)", "poor_population", "fiscal_population", 100, False, "%"
+        "poverty_rate_pct",
+        "Taux de pauvreté (seuil à 60 %)",
+        "poor_population",
+        "fiscal_population",
+        100,
+        False,
+        "%",
+        is_share=True,
     ),
     BarometerIndicator(
         "caf_dependence_pct",
@@ -70,6 +93,7 @@ INDICATORS: tuple[BarometerIndicator, ...] = (
         100,
         False,
         "%",
+        is_share=True,
     ),
     BarometerIndicator(
         "business_creations_per_1000",

@@ -48,9 +48,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
-from evaluation.employment_gap import EvaluationWarning, wilson_ci
+from evaluation.employment_gap import EvaluationWarning, _critical_value, wilson_ci
 from evaluation.errors import UsageError
 from evaluation.plan import Measure, Plan, normalize_engagement_id
 
@@ -171,9 +171,7 @@ _TARGET_WORDINGS: tuple[tuple[re.Pattern[str], str], ...] = (
 
 def _z(conf_level: float) -> float:
     """Two-sided standard normal quantile ``Phi^-1(1 - (1 - conf_level) / 2)``."""
-    if not 0 < conf_level < 1:
-        raise UsageError(f"conf_level must be strictly between 0 and 1, got {conf_level!r} (e.g. 0.95)")
-    return float(stats.norm.isf((1 - conf_level) / 2))
+    return _critical_value(conf_level)
 
 
 def _listed(positions: np.ndarray) -> str:
@@ -601,7 +599,7 @@ def logrank(
     df = int(keep.size - 1)
     return LogrankResult(
         statistic=statistic,
-        pvalue=float(stats.chi2.sf(statistic, df)),
+        pvalue=float(special.chdtrc(df, statistic)),  # what scipy.stats.chi2.sf computes
         df=df,
         observed={label: int(o) for label, o in zip(labels, observed_counts, strict=True)},
         expected={label: float(e) for label, e in zip(labels, expected, strict=True)},

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import special
 
 from evaluation.errors import UsageError
 
@@ -148,7 +148,9 @@ def _critical_value(conf_level: float) -> float:
     """Two-sided standard normal quantile ``z = Phi^-1(1 - (1 - conf_level) / 2)``."""
     if not 0 < conf_level < 1:
         raise UsageError(f"conf_level must be strictly between 0 and 1, got {conf_level!r} (e.g. 0.95)")
-    return float(stats.norm.isf((1 - conf_level) / 2))
+    # -ndtri(q) is what scipy.stats.norm.isf(q) computes; scipy.special spares the import of
+    # scipy.stats (about 1 s in every process that computes an interval).
+    return float(-special.ndtri((1 - conf_level) / 2))
 
 
 def _check_design_effect(design_effect: float) -> None:

@@ -39,6 +39,7 @@ in two places is an error naming both.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import difflib
 import functools
@@ -47,6 +48,7 @@ import hmac
 import io
 import math
 import os
+import pickle
 import re
 import unicodedata
 import warnings
@@ -59,9 +61,10 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from evaluation import __version__
 from evaluation.config import PLAN_YEARS
 from evaluation.errors import EvaluationError, _display_path
-from evaluation.io import Dataset
+from evaluation.io import Dataset, atomic_write_bytes
 from evaluation.plan import Measure, Plan, load_plan, normalize_engagement_id
 from evaluation.territories import AGGREGATES, load_qpv, territory_names
 
@@ -1636,6 +1639,106 @@ def _checked_tables(
     return tables, problems
 
 
+def folder_state(folder: Path) -> tuple[tuple[str, str], ...]:
+    """Name and SHA-256 of each input file of ``folder``.
+
+    The content, not the modification time: file times tick at the kernel's clock resolution (a few
+    milliseconds), so a file rewritten at once with the same size could look unchanged. Hashing the
+    demo inputs takes about a millisecond.
+    """
+    return tuple((path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in _files(folder))
+
+
+#: Loaded inputs by (kind, folder, plan, extra key, state of the files), most recent last.
+_LOADED: dict[tuple[object, ...], tuple[pd.DataFrame, tuple[Problem, ...], Plan | None]] = {}
+_LOADED_MAX = 16
+
+#: Environment variable naming a private folder where the loaded inputs are also kept, for the
+#: other processes of a run: ``evaluation run`` checks the inputs once, and its report kernels read
+#: the result instead of checking the same files again (see :func:`_remembered`).
+SHARED_INPUTS_ENV = "EVALUATION_SHARED_INPUTS"
+#: What may be shared through that folder: aggregates only. Cohort records are about persons: they
+#: are never written to disk, each process reads and pseudonymises them itself.
+_SHARED_KINDS = frozenset({"monitoring", "spending", "barometer"})
+
+
+def _plan_digest(plan_dir: Path) -> str:
+    """SHA-256 of the referential's YAML files: a plan's identity across processes."""
+    digest = hashlib.sha256()
+    for path in sorted(plan_dir.rglob("*.yaml")):
+        digest.update(path.relative_to(plan_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def _shared_path(kind: str, folder: Path, plan: Plan | None, state: tuple[tuple[str, str], ...]) -> Path | None:
+    shared = os.environ.get(SHARED_INPUTS_ENV)
+    if not shared or kind not in _SHARED_KINDS or not Path(shared).is_dir():
+        return None
+    plan_id = None
+    if plan is not None:
+        if not plan.path.is_dir():
+            return None
+        plan_id = _plan_digest(plan.path)
+    name = hashlib.sha256(repr((kind, str(folder.resolve()), plan_id, state, __version__)).encode()).hexdigest()
+    return Path(shared) / f"{kind}-{name}.pickle"
+
+
+def _shared_load(path: Path | None) -> tuple[pd.DataFrame, tuple[Problem, ...]] | None:
+    if path is None or not path.is_file():
+        return None
+    try:
+        frame, problems = pickle.loads(path.read_bytes())  # noqa: S301 - written by this run, private folder
+    except Exception:  # noqa: BLE001 - unreadable: read the inputs instead
+        return None
+    return frame, tuple(problems)
+
+
+def _shared_store(path: Path | None, frame: pd.DataFrame, problems: tuple[Problem, ...]) -> None:
+    if path is None or path.exists():
+        return
+    with contextlib.suppress(OSError, pickle.PicklingError):
+        atomic_write_bytes(path, pickle.dumps((frame, problems), protocol=pickle.HIGHEST_PROTOCOL))
+
+
+def _remembered(
+    kind: str,
+    folder: Path,
+    plan: Plan | None,
+    extra: tuple[object, ...],
+    load: Callable[[], tuple[pd.DataFrame, list[Problem]]],
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """``load()``, or a copy of what it returned for the same files in the same state.
+
+    ``evaluation run`` checks every input before the reports, then computes the tables from the same
+    inputs, and a warm kernel runs many reports on them: reading and checking a folder once per state
+    of its files spares a second or more each time. The key holds each file's name and content hash
+    (a corrected file is read again), and the plan by identity: the entry keeps a
+    reference to it, so its ``id`` cannot be reused while the entry lives. Callers get a copy of the
+    frame, so changing it cannot alter what later callers get.
+
+    When the environment names a shared folder (:data:`SHARED_INPUTS_ENV`), aggregate inputs are
+    also kept there, pickled, under a name derived from the same key (the plan by the hash of its
+    files, the package version): another process of the run finds them instead of reading and
+    checking the files again. ``evaluation run`` creates that folder private (mode 0700) for the
+    run and removes it at the end.
+    """
+    state = folder_state(folder)
+    key = (kind, str(folder.resolve()), id(plan), extra, state)
+    hit = _LOADED.pop(key, None)
+    if hit is None:
+        shared = _shared_path(kind, folder, plan, state)
+        loaded = _shared_load(shared)
+        if loaded is None:
+            frame, problems = load()
+            loaded = (frame, tuple(problems))
+            _shared_store(shared, *loaded)
+        hit = (*loaded, plan)
+        while len(_LOADED) >= _LOADED_MAX:
+            _LOADED.pop(next(iter(_LOADED)))
+    _LOADED[key] = hit
+    return hit[0].copy(), list(hit[1])
+
+
 def _load(folder: Path, spec: TableSpec, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
     if spec.kind == "monitoring":
         schema, choices = _monitoring_schema(plan), [i.id for i in plan.indicators()]
@@ -1739,6 +1842,10 @@ def load_barometer(dataset: Dataset, plan: Plan | None = None) -> tuple[pd.DataF
     barometer does not depend on the referential); it keeps the signature of the other loaders.
     """
     del plan
+    return _remembered("barometer", dataset.path / "barometer", None, (), lambda: _load_barometer(dataset))
+
+
+def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
     folder = dataset.path / "barometer"
     qpv = load_qpv()
     codes = frozenset(q.code for q in qpv)
@@ -2518,6 +2625,15 @@ def load_cohorts(
     """
     plan = plan if plan is not None else load_plan()
     today = today if today is not None else date.today()
+    secret = os.environ.get(PSEUDONYM_KEY_ENV)
+    # The pseudonyms depend on the key: the cache is keyed on its digest (the key itself is not kept).
+    key_digest = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else None
+    return _remembered(
+        "cohorts", dataset.path / "cohorts", plan, (today, key_digest), lambda: _load_cohorts(dataset, plan, today)
+    )
+
+
+def _load_cohorts(dataset: Dataset, plan: Plan, today: date) -> tuple[pd.DataFrame, list[Problem]]:
     folder = dataset.path / "cohorts"
     qpv = load_qpv()
     codes = frozenset(q.code for q in qpv)
@@ -2592,12 +2708,14 @@ def load_monitoring(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Pr
     Columns: indicator_id, engagement, year, value (float; NaN for a qualitative comment), numerator,
     denominator, status (provisional / estimated / final / None), source, comment, file, line.
     """
-    return _load(dataset.path / "monitoring", MONITORING, plan)
+    folder = dataset.path / "monitoring"
+    return _remembered("monitoring", folder, plan, (), lambda: _load(folder, MONITORING, plan))
 
 
 def load_spending(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
     """Spending of every file of ``spending/``: engagement, year, amount_eur, funder, comment, file, line."""
-    return _load(dataset.path / "spending", SPENDING, plan)
+    folder = dataset.path / "spending"
+    return _remembered("spending", folder, plan, (), lambda: _load(folder, SPENDING, plan))
 
 
 #: The input folders of a data directory.

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from evaluation.config import PLAN_YEARS
-from evaluation.intake import Problem, load_monitoring, load_spending
+from evaluation.intake import Problem, folder_state, load_monitoring, load_spending
 from evaluation.io import Dataset
 from evaluation.plan import Plan
 from evaluation.targets import DEFAULT_TOLERANCE, Status, gap_table
@@ -43,15 +43,10 @@ def load_monitoring_data(plan: Plan, dataset: Dataset) -> MonitoringData:
     """The validated ``monitoring/`` and ``spending/`` inputs, read once per state of the files.
 
     A warm report kernel runs many reports on the same data: the result is cached on the plan, the
-    data folder and every input file's size and modification time, so that a changed file is read
-    again. Callers must not modify the returned frames.
+    data folder and every input file's content hash, so that a changed file is read again. Callers
+    must not modify the returned frames.
     """
-    stamps = tuple(
-        (str(path), path.stat().st_size, path.stat().st_mtime_ns)
-        for folder in ("monitoring", "spending")
-        for path in sorted((dataset.path / folder).glob("*"))
-        if path.is_file()
-    )
+    stamps = tuple(folder_state(dataset.path / folder) for folder in ("monitoring", "spending"))
     key = (id(plan), plan.path, dataset, stamps)  # a Plan holds mappings: not hashable itself
     if key not in _CACHE:
         realised, problems = load_monitoring(dataset, plan)

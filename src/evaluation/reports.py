@@ -37,6 +37,17 @@ is restarted and the report retried once in the fresh kernel. The workers are th
 processes: the work of this process per report is small (papermill's bookkeeping, the HTML export),
 and one process means one import of nbformat, papermill and nbconvert instead of one per worker.
 
+**Checked inputs, once.** The kernels start while this process checks the input files; no report
+starts before that check is over (an unreadable file stops the run). The check's result (monitoring,
+spending and barometer rows, already validated) is kept, pickled, in a private folder of the run
+(:class:`_SharedInputs`, mode 0700, removed at the end) whose path the kernels inherit: they read
+it instead of checking the same files again. Cohort records, which are about persons, are never
+written there. See :func:`evaluation.intake._remembered`.
+
+**One run per folder.** A run holds an ``flock`` on ``OUT/<year>/.verrou`` (:class:`_RunLock`); a
+second run into the same folder stops at once (exit status 2) naming the first. The system drops
+the lock when the process ends, even killed: it never goes stale.
+
 **Cache.** A report is not run again when its *cache key* equals the one recorded in the previous
 manifest with status ``ok`` (or ``cached``) and its HTML and notebook are still there. The key is the
 SHA-256 of: the notebook's code cells (:func:`evaluation.runplan.notebook_code_sha256`; outputs and
@@ -92,6 +103,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
 from evaluation import __version__
+from evaluation._imports import spare_iri_checker
 from evaluation.config import DATA_DIR, NOTEBOOKS_DIR, PARAMS_DIR, PLAN_DIR, ROOT
 from evaluation.errors import UsageError, _display_path
 from evaluation.io import Dataset, atomic_write_text
@@ -99,6 +111,7 @@ from evaluation.plan import Plan
 from evaluation.runplan import (
     PlannedReport,
     RunPlan,
+    RunPlanError,
     RunPlanErrors,
     check_reports,
     load_run_plan,
@@ -370,9 +383,6 @@ def snapshot():
 
 
 def reset(cwd):
-    from IPython import get_ipython
-
-    get_ipython().reset(new_session=True)
     os.chdir(cwd)
     sys.path[:] = _saved["path"]
     if dict(os.environ) != _saved["environ"]:
@@ -409,7 +419,16 @@ def reset(cwd):
                         pass
             else:
                 pd.reset_option("all")
-    gc.collect()
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    # The report's names first, so that the full collection IPython's reset runs (display hook
+    # flush) also frees the report's reference cycles (figures): one gc.collect instead of two.
+    for name in [k for k in shell.user_ns if k not in ("__builtin__", "__builtins__", "__name__")]:
+        del shell.user_ns[name]
+    shell.reset(new_session=True)
+    if not shell.displayhook.do_full_cache:
+        gc.collect()
 """
 
 
@@ -637,6 +656,7 @@ class KernelPool:
         self._jobs: queue.Queue[ReportJob] = queue.Queue()
         self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._stop = threading.Event()
+        self._inputs_checked = threading.Event()
         self._kernels: list[_WarmKernel] = []
         self._threads: list[threading.Thread] = []
         self._router = _LogRouter()
@@ -664,6 +684,10 @@ class KernelPool:
         import nbclient  # noqa: F401
         import nbconvert  # noqa: F401
         import papermill  # noqa: F401
+
+    def inputs_checked(self) -> None:
+        """Let the workers run reports (they wait for it once their kernel has started)."""
+        self._inputs_checked.set()
 
     def events(self) -> Iterator[tuple[Any, ...]]:
         done = exited = 0
@@ -719,6 +743,10 @@ class KernelPool:
             self._events.put(("exit", kernel.number, error))
             return
         try:
+            # No report before the inputs are checked: an unreadable file stops the run, and the
+            # kernels then read the checked inputs the run shares instead of checking them again.
+            while not self._inputs_checked.wait(0.1) and not self._stop.is_set():
+                pass
             while not self._stop.is_set():
                 try:
                     job = self._jobs.get_nowait()
@@ -837,6 +865,7 @@ def run_reports(
     pool = KernelPool(n_jobs, log_dir=folder, preload=_preload_source({j.notebook for j in jobs}))
     results: dict[str, ReportResult] = {}
     pool.start(jobs)
+    pool.inputs_checked()  # the reports check their inputs themselves
     try:
         for event in pool.events():
             if event[0] == "start" and on_start:
@@ -1000,6 +1029,7 @@ def run_batch(
     """
     clock = time.perf_counter()
     started = _now()
+    spare_iri_checker()  # before anything imports nbformat: 2 s less of start-up
     path = run_plan_file or run_plan_path(year)
     run_plan = load_run_plan(path, plan)
     if run_plan_file is None and run_plan.year != year:
@@ -1007,6 +1037,104 @@ def run_batch(
     year = run_plan.year
     selected = run_plan.select(only, plan)
     root = out_dir / str(year)
+    with _RunLock(root) as lock:
+        try:
+            return _run_locked(
+                plan,
+                dataset,
+                run_plan,
+                selected,
+                root,
+                only=only,
+                jobs=jobs,
+                force=force,
+                progress=progress,
+                say=say,
+                clock=clock,
+                started=started,
+            )
+        except (RunPlanError, RunPlanErrors):
+            lock.discard_if_empty()
+            raise
+
+
+class _RunLock:
+    """An exclusive lock on ``OUT/<year>`` for the length of a run.
+
+    Two runs writing the same folder would interleave their manifests and replace each other's
+    reports. The lock is an ``flock`` on ``OUT/<year>/.verrou`` (the file names the run holding it):
+    the system releases it when the process ends, even killed, so it never goes stale. Where
+    ``fcntl`` is missing (Windows) there is no lock.
+    """
+
+    NAME = ".verrou"
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self._created: list[Path] = []
+        self._handle: Any = None
+
+    def __enter__(self) -> _RunLock:
+        self._created = [d for d in (self.root, *self.root.parents) if not d.exists()]
+        self.root.mkdir(parents=True, exist_ok=True)
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - not POSIX
+            return self
+        path = self.root / self.NAME
+        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            handle.seek(0)
+            holder = handle.read().strip() or "un autre passage"
+            handle.close()
+            raise UsageError(
+                f"{_display_path(self.root)}: another 'evaluation run' is writing this folder ({holder}); "
+                "wait for it to end, or give another --out"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}, started {_now()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def discard_if_empty(self) -> None:
+        """Remove the folders made for a run stopped before writing anything."""
+        self.__exit__(None, None, None)
+        if self._created:
+            with contextlib.suppress(OSError):
+                (self.root / self.NAME).unlink(missing_ok=True)
+                for folder in self._created:  # the year folder first, then OUT if it was made
+                    folder.rmdir()  # only if empty
+
+    def __exit__(self, *exc: object) -> None:
+        if self._handle is not None:
+            with contextlib.suppress(OSError):
+                self._handle.seek(0)
+                self._handle.truncate()
+            self._handle.close()  # releases the lock
+            self._handle = None
+
+
+def _run_locked(
+    plan: Plan,
+    dataset: Dataset,
+    run_plan: RunPlan,
+    selected: Sequence[PlannedReport],
+    root: Path,
+    *,
+    only: Sequence[str] | None,
+    jobs: int | None,
+    force: bool,
+    progress: ProgressBar | None,
+    say: Callable[[str], None],
+    clock: float,
+    started: str,
+) -> BatchResult:
+    out_dir = root.parent
+    year = run_plan.year
     manifest_path = root / MANIFEST_NAME
     previous = _read_manifest(manifest_path)
     inspected = dict(previous.get("notebook_parameters", {}))
@@ -1111,13 +1239,15 @@ def run_batch(
     _write_manifest(manifest_path, manifest)  # the journal: the reports to run have lost their key
     if progress is not None:
         progress.begin(len(to_run), cached=len(results))
+    shared = _SharedInputs()
     try:
         if to_run:
+            shared.open()  # before the kernels start: they inherit the environment
             pool = KernelPool(n_workers, log_dir=root / "logs", preload=_preload_source({j.notebook for j in to_run}))
             pool.start(_dispatch_order(to_run, previous_reports))
         # While the kernels start: the inputs are checked (an unreadable file stops the run, the
-        # kernels are killed; skipped when the previous run checked the same inputs) and the tables
-        # are computed.
+        # kernels are killed; skipped when the previous run checked the same inputs), then the
+        # reports may start, and the tables are computed.
         validation = manifest["validation"]
         if validation is None:
             validation = _validate(plan, dataset, tell) | {"inputs": inputs_sha}
@@ -1125,6 +1255,8 @@ def run_batch(
         elif validation.get("problems"):
             _warn_problems(validation["problems"], tell)
         batch.problems = int(validation.get("problems") or 0)
+        if pool is not None:
+            pool.inputs_checked()
         _tables(plan, dataset, year, root, manifest, inputs_sha, package, batch, force=force)
         if pool is not None:
             for event in pool.events():
@@ -1157,12 +1289,46 @@ def run_batch(
             write_index(manifest, out_dir=out_dir, plan=plan)
         raise
     finally:
+        shared.close()
         if progress is not None:
             progress.close()
     _finish(manifest, entries, clock, manifest_path)
     write_index(manifest, out_dir=out_dir, plan=plan)
     batch.results = [results[j.name] for j in all_jobs if j.name in results]
     return batch
+
+
+class _SharedInputs:
+    """The run's private folder of checked inputs (:data:`evaluation.intake.SHARED_INPUTS_ENV`).
+
+    The parent checks the inputs while the kernels start; the kernels, which inherit the
+    environment variable, then read the result instead of checking the same files again (about a
+    second per kernel and input kind). Mode 0700, removed at the end of the run. Cohort records are
+    never written there (see :mod:`evaluation.intake`).
+    """
+
+    def __init__(self) -> None:
+        self.folder: str | None = None
+        self._before: str | None = None
+
+    def open(self) -> None:
+        from evaluation.intake import SHARED_INPUTS_ENV
+
+        self.folder = tempfile.mkdtemp(prefix="evaluation-inputs-")  # mode 0700
+        self._before = os.environ.get(SHARED_INPUTS_ENV)
+        os.environ[SHARED_INPUTS_ENV] = self.folder
+
+    def close(self) -> None:
+        if self.folder is None:
+            return
+        from evaluation.intake import SHARED_INPUTS_ENV
+
+        if self._before is None:
+            os.environ.pop(SHARED_INPUTS_ENV, None)
+        else:
+            os.environ[SHARED_INPUTS_ENV] = self._before
+        shutil.rmtree(self.folder, ignore_errors=True)
+        self.folder = None
 
 
 def _entry(job: ReportJob, root: Path, status: str) -> dict[str, Any]:
@@ -1252,7 +1418,11 @@ def _tables(
     force: bool = False,
 ) -> None:
     """The year's tables and status counts, unless the same inputs and package made them already
-    (``force``: in any case)."""
+    (``force``: in any case).
+
+    The suppression log of the protected tables goes to ``logs/secret_statistique.csv``
+    (:func:`evaluation.tables.write_suppression_log`), beside the run's logs, not in ``tables/``:
+    it is internal; the manifest records its path under ``tables.suppression_log``."""
     key = _digest({"inputs": inputs_sha, "package": package, "year": year})
     previous = manifest.get("tables") or {}
     folder = root / "tables"
@@ -1261,22 +1431,30 @@ def _tables(
         and previous.get("key") == key
         and not previous.get("error")
         and all((root / f).is_file() for f in previous.get("files", []))
+        and previous.get("suppression_log")
+        and (root / previous["suppression_log"]).is_file()
         and manifest.get("status_counts")
     ):
         batch.tables = [root / f for f in previous["files"]]
         return
-    from evaluation.tables import build_tables, write_tables
+    from evaluation.tables import build_tables, write_suppression_log, write_tables
 
     try:
         tables = build_tables(plan, dataset, year)
         written = write_tables(tables, folder)
+        log_path = write_suppression_log(tables.suppression_log, root / "logs")
     except Exception as err:  # noqa: BLE001 - reported as a failure of the run, the reports go on
         batch.tables_error = f"{type(err).__name__}: {err}"
         manifest["tables"] = {"key": None, "files": [], "error": batch.tables_error}
         manifest["status_counts"] = None
         return
     batch.tables = written
-    manifest["tables"] = {"key": key, "files": [p.relative_to(root).as_posix() for p in written], "error": None}
+    manifest["tables"] = {
+        "key": key,
+        "files": [p.relative_to(root).as_posix() for p in written],
+        "error": None,
+        "suppression_log": log_path.relative_to(root).as_posix(),
+    }
     from evaluation.targets import STATUS_FR
 
     counts = tables["statuts_par_priorite"].set_index("priority")

@@ -536,6 +536,9 @@ def notebook_parameters(path: Path, cache: MutableMapping[str, Any] | None = Non
     code_hash = notebook_code_sha256(path)
     if cache is not None and code_hash in cache:
         return {name: NotebookParameter(name, *fields) for name, fields in cache[code_hash].items()}
+    from evaluation._imports import spare_iri_checker
+
+    spare_iri_checker()
     import papermill
 
     inspected = papermill.inspect_notebook(str(path))

@@ -17,11 +17,40 @@ the reports):
     :func:`evaluation.budget.execution_totals` for 2018 to the year: execution to date per engagement.
 ``barometre``
     :func:`evaluation.barometer.barometer_table` of the year: one row per territory and indicator
-    (level, changes since the previous year and since the first year, rank among the 26 QPV).
-    Left out when the barometer has no data for the year.
+    (level, changes since the previous year and since the first year, rank, numerator and
+    denominator), **through disclosure control** (:func:`evaluation.barometer_disclosure.protect_barometer`
+    under the data directory's rule, ``disclosure:`` in ``dataset.yaml``, default ``acro``): a rate
+    resting on a count below the threshold, or hidden so that such a count cannot be recomputed from
+    the published totals, is left empty with its changes, rank and counts; so is a change whose
+    earlier level is hidden. The column ``secret`` names the hidden cells of each row (an empty cell
+    there is secret, not missing data); ``rank`` is among the ``ranked_qpv`` QPV whose level is
+    published. Left out when the barometer has no data for the year.
 ``ecart_taux_emploi``
     :func:`evaluation.employment_gap.gap_series` against the whole MEL (the plan's comparator), for
     the years up to the year, with the intervals. Left out when the barometer is empty.
+
+**Disclosure control** (:mod:`evaluation.disclosure`) applies to the tables that count people by
+place: here ``barometre`` only, for the reasons below.
+
+* ``ecart_taux_emploi`` is not suppressed: its counts are sums over the 26 QPV (about 150 000
+  residents of 15-64, of whom some 70 000 in work) and over the whole MEL (some 760 000 residents of
+  15-64), by year, with no breakdown by QPV, sex or age: with the frequency rule
+  ``0 < x < threshold`` and thresholds of 3 to 11, none of its numerators, denominators or
+  complements can be small (``tests/test_barometer_disclosure.py`` applies
+  :func:`evaluation.disclosure.protect_rates` to it on the demo data and finds nothing to hide).
+  The same sums are the ``QPV`` and ``MEL`` rows of ``barometre``, which its protection hides only
+  when a sum over the QPV is itself small, or a small QPV count has no other QPV to be hidden with.
+* ``ecarts_cibles`` and ``statuts_par_priorite`` (counts of those indicators) hold the programme
+  outputs the partners report for a whole programme (milestones, numbers of beneficiaries or of
+  companies, shares among them), one figure per indicator and year, not crossed by any personal
+  attribute, and published in the partners' own activity reports; ``execution_budgetaire`` and
+  ``execution_cumulee`` are amounts of public money, public by nature. They are published as given,
+  by documented choice, as in the engagement reports.
+
+The suppression log of the run (every hidden cell of ``barometre`` with its flag, primary or
+secondary, and its reason, then the logs of the count tables) is :attr:`YearTables.suppression_log`,
+written by :func:`write_suppression_log` to ``logs/secret_statistique.csv`` beside the run's other
+logs, never to ``tables/``: it tells which cells hide a small count, it is not for publication.
 
 :func:`write_tables` writes each as ``<name>.csv`` (UTF-8 with BOM, ``;`` separator, decimal comma:
 what Excel opens correctly in French) and all of them as the sheets of ``tables.xlsx``. Columns keep
@@ -40,7 +69,16 @@ import pandas as pd
 from evaluation.io import Dataset, atomic_write_bytes
 from evaluation.plan import Plan
 
-__all__ = ["TABLE_TITLES", "WORKBOOK_NAME", "build_tables", "write_tables", "to_french_csv"]
+__all__ = [
+    "TABLE_TITLES",
+    "WORKBOOK_NAME",
+    "SUPPRESSION_LOG_NAME",
+    "YearTables",
+    "build_tables",
+    "write_tables",
+    "write_suppression_log",
+    "to_french_csv",
+]
 
 #: French caption of each table, in the order of the workbook.
 TABLE_TITLES: dict[str, str] = {
@@ -52,12 +90,27 @@ TABLE_TITLES: dict[str, str] = {
     "ecart_taux_emploi": "Écart de taux d'emploi entre les quartiers prioritaires et la MEL",
 }
 WORKBOOK_NAME = "tables.xlsx"
+#: The run's suppression log, in the run's ``logs/`` folder (internal, not published).
+SUPPRESSION_LOG_NAME = "secret_statistique.csv"
 
 
-def build_tables(plan: Plan, dataset: Dataset, year: int) -> dict[str, pd.DataFrame]:
+class YearTables(dict[str, pd.DataFrame]):
+    """The year's tables by name, and the suppression log of the protected ones.
+
+    ``suppression_log`` has the columns :data:`evaluation.disclosure.LOG_COLUMNS`, one row per hidden
+    cell; it is not one of the tables (:func:`write_tables` does not write it).
+    """
+
+    def __init__(self, tables: Mapping[str, pd.DataFrame], suppression_log: pd.DataFrame) -> None:
+        super().__init__(tables)
+        self.suppression_log = suppression_log
+
+
+def build_tables(plan: Plan, dataset: Dataset, year: int) -> YearTables:
     """The year's tables (see the module docstring), keyed by name, in :data:`TABLE_TITLES` order."""
-    from evaluation.barometer import barometer_table
+    from evaluation.barometer_disclosure import protect_barometer
     from evaluation.budget import execution_table, execution_totals
+    from evaluation.disclosure import DEFAULT_RULE, get_rule, suppression_log
     from evaluation.employment_gap import PLAN_COMPARATOR, EvaluationWarning, gap_series
     from evaluation.intake import load_barometer
     from evaluation.monitoring import load_monitoring_data, status_counts
@@ -72,18 +125,32 @@ def build_tables(plan: Plan, dataset: Dataset, year: int) -> dict[str, pd.DataFr
     }
     barometer, _problems = load_barometer(dataset, plan)
     barometer = barometer[barometer["year"] <= year]
+    log = suppression_log()
     if (barometer["year"] == year).any():
-        tables["barometre"] = barometer_table(barometer, year)
+        protected = protect_barometer(barometer, year, get_rule(dataset.disclosure or DEFAULT_RULE))
+        tables["barometre"] = protected.table
+        log = protected.log
     if not barometer.empty:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EvaluationWarning)  # the cautions are in the yearly report
             tables["ecart_taux_emploi"] = gap_series(barometer, str(PLAN_COMPARATOR))
-    return tables
+    return YearTables(tables, log)
 
 
 def to_french_csv(frame: pd.DataFrame) -> bytes:
     """CSV as French Excel reads it: UTF-8 with BOM, ``;`` between fields, decimal comma."""
     return frame.to_csv(index=False, sep=";", decimal=",").encode("utf-8-sig")
+
+
+def write_suppression_log(log: pd.DataFrame, folder: Path) -> Path:
+    """Write the suppression log as ``folder/``:data:`SUPPRESSION_LOG_NAME` (French CSV, atomically).
+
+    ``folder`` is the run's ``logs/`` folder: the log is the evaluation team's audit trail, not a
+    table to publish. Written even when nothing is hidden (a header only), so that every run has one.
+    """
+    path = folder / SUPPRESSION_LOG_NAME
+    atomic_write_bytes(path, to_french_csv(log))
+    return path
 
 
 def write_tables(tables: Mapping[str, pd.DataFrame], folder: Path) -> list[Path]:

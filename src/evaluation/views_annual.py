@@ -2,6 +2,18 @@
 barometer of the 26 QPV, and the plan's monitoring for the year. French for the reader; no logic
 beyond choosing and formatting what :mod:`evaluation.employment_gap`, :mod:`evaluation.barometer`
 and :mod:`evaluation.monitoring` compute.
+
+**Disclosure control.** Every figure of a single QPV goes through the barometer's protection
+(:func:`evaluation.barometer_disclosure.protect_barometer`, under the data directory's rule), the
+same as the exported ``barometre`` table, so that report and export agree: the heatmap and the table
+per QPV show ``s`` for a hidden level or change, with ranks among the QPV whose level is published;
+the small multiples leave out the hidden years of a QPV's employment rate; the contributions leave
+out the QPV whose employment rate is hidden in either year; a commune's figure is hidden when it
+includes a QPV whose figure is hidden (the commune table is linked to the QPV table: its figure
+and the published QPV would give the hidden one back). The legend of ``s`` is printed under every
+table that has a hidden cell. The figures of all the QPV together and of the MEL (headline, gap
+chart, decomposition by age band) are not suppressed: they are sums over thousands of residents,
+like the ``ecart_taux_emploi`` table (:mod:`evaluation.tables` says why).
 """
 
 from __future__ import annotations
@@ -13,8 +25,10 @@ from dataclasses import dataclass
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation import disclosure as dc
 from evaluation import employment_gap as eg
-from evaluation.barometer import INDICATORS, barometer_table, commune_table
+from evaluation.barometer import INDICATORS, commune_table
+from evaluation.barometer_disclosure import ProtectedBarometer, hidden_levels, protect_barometer
 from evaluation.employment_gap import QPV_AGGREGATE
 from evaluation.errors import UsageError
 from evaluation.formatting import NBSP, format_number, format_pct, html_table
@@ -57,6 +71,9 @@ class AnnualContext:
     data: MonitoringData
     gaps: pd.DataFrame
     names: dict[str, str]
+    #: The dataset's disclosure rule, and the year's barometer protected under it.
+    rule: dc.Rule
+    protection: ProtectedBarometer
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -93,6 +110,7 @@ def annual_context(
         guards = tuple(eg.check_guards(barometer, [baseline, year]))
         reduction = eg.gap_reduction(series, baseline_year=baseline)
     data = load_monitoring_data(plan, dataset)
+    rule = dc.get_rule(dataset.disclosure or dc.DEFAULT_RULE)
     names = (
         {q.code: q.name for q in load_qpv()}
         | {QPV_AGGREGATE: "Ensemble des 26 QPV"}
@@ -112,7 +130,24 @@ def annual_context(
         data,
         data.gaps(plan, year),
         names,
+        rule,
+        protect_barometer(barometer, year, rule, baseline),
     )
+
+
+def _hidden_levels(ctx: AnnualContext, year: int) -> frozenset[tuple[str, str]]:
+    """The (territory, indicator) levels hidden in the protected barometer of ``year``."""
+    if year == ctx.year:
+        return ctx.protection.hidden_levels
+    return hidden_levels(ctx.barometer, year, ctx.rule)
+
+
+def _legend(ctx: AnnualContext) -> str:
+    return f"<p><em>{html.escape(dc.legend_fr(ctx.rule))}</em></p>"
+
+
+#: The indicator of the per-QPV employment figures (contributions, small multiples).
+_RATE = "employment_rate_pct"
 
 
 def guards_fr(guards: tuple[str, ...]) -> list[str]:
@@ -248,6 +283,10 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", eg.EvaluationWarning)
         frame = eg.qpv_contributions(ctx.barometer, ctx.baseline_year, ctx.year, ctx.comparator)
+    # A QPV whose rate is hidden either year is left out of the ranking: its rank would bound it.
+    hidden = {t for t, key in _hidden_levels(ctx, ctx.baseline_year) | _hidden_levels(ctx, ctx.year) if key == _RATE}
+    left_out = frame["territory"].isin(hidden)
+    frame = frame[~left_out]
     frame = frame.reindex(frame["contribution_pp"].abs().sort_values(ascending=False).index).head(top)
     rows = [
         {
@@ -258,24 +297,29 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
         }
         for r in frame.itertuples()
     ]
-    return Html(
-        html_table(
-            pd.DataFrame(rows),
-            numeric=[f"Taux {ctx.baseline_year}", f"Taux {ctx.year}", "Contribution (points)"],
-            caption=f"Les {top} quartiers qui contribuent le plus à l'évolution du taux d'emploi des QPV",
-        ),
-        "contributions",
+    markup = html_table(
+        pd.DataFrame(rows),
+        numeric=[f"Taux {ctx.baseline_year}", f"Taux {ctx.year}", "Contribution (points)"],
+        caption=f"Les {top} quartiers qui contribuent le plus à l'évolution du taux d'emploi des QPV",
     )
+    if left_out.any():
+        count = int(left_out.sum())
+        markup += (
+            f"<p><em>{format_number(count)} quartier{'s' if count > 1 else ''} non classé{'s' if count > 1 else ''} : "
+            "taux d'emploi soumis au secret statistique l'une des deux années.</em></p>" + _legend(ctx)
+        )
+    return Html(markup, "contributions")
 
 
 def barometer_heatmap(ctx: AnnualContext) -> Chart:
     """QPV × indicator, coloured by rank among the 26 (green: most favourable), annotated with the level."""
     import seaborn as sns
 
-    table = barometer_table(ctx.barometer, ctx.year, ctx.baseline_year)
+    table = ctx.protection.table.assign(hidden=ctx.protection.flags["level"] != dc.Flag.PUBLISHED)
     qpv = table[table["territory"].str.startswith("QN")]
     ranks = qpv.pivot(index="territory", columns="indicator", values="rank")[[i.key for i in INDICATORS]]
     levels = qpv.pivot(index="territory", columns="indicator", values="level")[[i.key for i in INDICATORS]]
+    hidden = qpv.pivot(index="territory", columns="indicator", values="hidden")[[i.key for i in INDICATORS]]
     ranks.index = [ctx.names.get(c, c)[:40] for c in ranks.index]
     short = {
         "employment_rate_pct": "Taux d'emploi",
@@ -285,6 +329,7 @@ def barometer_heatmap(ctx: AnnualContext) -> Chart:
         "business_creations_per_1000": "Créations /1000",
     }
     ranks.columns = [short[c] for c in ranks.columns]
+    secret = hidden.to_numpy(dtype=bool)
     figure = Figure(figsize=(8, 9), dpi=90)
     axes = figure.subplots()
     annotations = levels.map(lambda v: "" if pd.isna(v) else format_number(v, 1)).to_numpy()
@@ -295,13 +340,21 @@ def barometer_heatmap(ctx: AnnualContext) -> Chart:
         cmap="RdYlGn_r",
         vmin=1,
         vmax=26,
-        cbar_kws={"label": "rang parmi les 26 QPV (1 = le plus favorable)"},
+        cbar_kws={
+            "label": "rang parmi les QPV publiés (1 = le plus favorable)"
+            if secret.any()
+            else "rang parmi les 26 QPV (1 = le plus favorable)"
+        },
         ax=axes,
         linewidths=0.4,
     )
+    for i, j in zip(*secret.nonzero(), strict=True):  # seaborn leaves the empty (NaN) cells unannotated
+        axes.text(j + 0.5, i + 0.5, dc.SECRET_SYMBOL, ha="center", va="center", fontsize=10)
     axes.set_ylabel("")
     axes.tick_params(labelsize=8)
     axes.set_title(f"Baromètre {ctx.year} : niveau de chaque indicateur, couleur selon le rang", fontsize=10)
+    if secret.any():
+        axes.set_xlabel(f"{dc.legend_fr(ctx.rule)} ;\nrangs parmi les quartiers dont le niveau est publié", fontsize=8)
     figure.tight_layout()
     return Chart(figure, "carte de chaleur du baromètre")
 
@@ -311,6 +364,9 @@ def qpv_small_multiples(ctx: AnnualContext) -> Chart:
     counts = ctx.barometer[(ctx.barometer["sex"] == "ensemble") & (ctx.barometer["age_band"] == "total")]
     wide = counts.pivot_table(index=["territory", "year"], columns="indicator", values="value", aggfunc="sum")
     rate = (wide["employed_15_64"] / wide["population_15_64"] * 100).unstack("year")
+    for year in rate.columns:  # the years a QPV's rate is hidden in that year's barometer are left out
+        hidden = [t for t, key in _hidden_levels(ctx, int(year)) if key == _RATE and t in rate.index]
+        rate.loc[hidden, year] = float("nan")
     codes = sorted(c for c in rate.index if str(c).startswith("QN"))
     figure = Figure(figsize=(12, 12), dpi=80)
     grid = figure.subplots(6, 5, sharex=True, sharey=True, squeeze=False)
@@ -318,32 +374,47 @@ def qpv_small_multiples(ctx: AnnualContext) -> Chart:
     for axes, code in zip(grid.flat, codes, strict=False):
         axes.plot(years, rate.loc[ctx.comparator], color="#2b6cb0", linewidth=1)
         axes.plot(years, rate.loc[code], color="#c05621", marker=".", linewidth=1.2)
-        axes.set_title(ctx.names.get(code, code)[:28], fontsize=7)
+        axes.set_title(ctx.names.get(code, code)[:28], fontsize=7, y=1.0, pad=3)  # fixed: no label measuring
         axes.tick_params(labelsize=6)
     for axes in list(grid.flat)[len(codes) :]:
         axes.set_visible(False)
+    columns = grid.shape[1]
+    for index in range(max(0, len(codes) - columns), len(codes)):  # the lowest panel of each column
+        grid.flat[index].xaxis.set_tick_params(labelbottom=True)
     figure.suptitle(
         f"Taux d'emploi des 15-64 ans par quartier (orange) et {eg.COMPARATORS[ctx.comparator]} (bleu), %", fontsize=10
     )
-    figure.tight_layout()
+    # Fixed margins rather than tight_layout, which measures the 26 panels' labels: 2.5 s per report.
+    figure.subplots_adjust(left=0.04, right=0.99, bottom=0.04, top=0.94, wspace=0.12, hspace=0.42)
     return Chart(figure, "petits multiples par quartier")
 
 
 def qpv_table_block(ctx: AnnualContext) -> Html:
     """The barometer of the year per QPV, with the aggregate and the comparison rows."""
-    table = barometer_table(ctx.barometer, ctx.year, ctx.baseline_year)
-    level = table.pivot(index="territory", columns="indicator", values="level")
-    change = table.pivot(index="territory", columns="indicator", values="change_prev")
-    rank = table.pivot(index="territory", columns="indicator", values="rank")
-    order = [t for t in table["territory"].unique()]
+    protection = ctx.protection
+    table = protection.table.assign(
+        level_hidden=protection.flags["level"] != dc.Flag.PUBLISHED,
+        change_hidden=protection.flags["change_prev"] != dc.Flag.PUBLISHED,
+    )
+
+    def wide(column: str) -> pd.DataFrame:
+        return table.pivot(index="territory", columns="indicator", values=column)
+
+    level, change, rank = wide("level"), wide("change_prev"), wide("rank")
+    level_hidden, change_hidden = wide("level_hidden"), wide("change_hidden")
     rows = []
-    for code in order:
+    for code in table["territory"].unique():
         row = {"Quartier": ctx.names.get(code, code)}
         for ind in INDICATORS:
+            if level_hidden.at[code, ind.key]:
+                row[ind.label] = dc.SECRET_SYMBOL
+                continue
             value = level.at[code, ind.key]
             text = "–" if pd.isna(value) else format_number(value, 1)
             delta = change.at[code, ind.key]
-            if not pd.isna(delta):
+            if change_hidden.at[code, ind.key]:
+                text += f" ({dc.SECRET_SYMBOL})"
+            elif not pd.isna(delta):
                 text += f" ({'+' if delta >= 0 else ''}{format_number(delta, 1)})"
             if not pd.isna(rank.at[code, ind.key]):
                 text += f" [{int(rank.at[code, ind.key])}e]"
@@ -353,13 +424,29 @@ def qpv_table_block(ctx: AnnualContext) -> Html:
         f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) [rang parmi les 26]. Les évolutions sur un an "
         "des indicateurs du recensement comparent des millésimes qui partagent 4 enquêtes annuelles sur 5 : elles sont indicatives."
     )
-    return Html(
-        html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption), "baromètre par quartier"
-    )
+    markup = html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption)
+    if table["level_hidden"].any() or table["change_hidden"].any():
+        note = (
+            " ; les rangs sont calculés parmi les quartiers dont le niveau est publié"
+            if table["level_hidden"].any()
+            else ""
+        )
+        markup += f"<p><em>{html.escape(dc.legend_fr(ctx.rule))}{note}.</em></p>"
+    return Html(markup, "baromètre par quartier")
 
 
 def commune_table_block(ctx: AnnualContext) -> Html:
-    table = commune_table(ctx.barometer, communes_frame(), ctx.year)
+    """The barometer per commune; a commune's figure that includes a hidden QPV figure is hidden."""
+    communes = communes_frame()
+    table = commune_table(ctx.barometer, communes, ctx.year)
+    codes = communes.groupby("insee")["code"].agg(set)
+    hidden = ctx.protection.hidden_levels
+
+    def text(insee: str, ind_key: str, value: float) -> str:
+        if any((code, ind_key) in hidden for code in codes.get(insee, ())):
+            return dc.SECRET_SYMBOL
+        return "–" if pd.isna(value) else format_number(value, 1)
+
     rows = [
         {
             "Commune": r.commune,
@@ -368,21 +455,19 @@ def commune_table_block(ctx: AnnualContext) -> Html:
                 ctx.names.get(c, c) for c in r.intercommunal.split(", ") if c
             )
             or "–",
-            **{
-                ind.label: "–" if pd.isna(getattr(r, ind.key)) else format_number(getattr(r, ind.key), 1)
-                for ind in INDICATORS
-            },
+            **{ind.label: text(r.insee, ind.key, getattr(r, ind.key)) for ind in INDICATORS},
         }
         for r in table.itertuples()
     ]
-    return Html(
-        html_table(
-            pd.DataFrame(rows),
-            numeric=["QPV", *[i.label for i in INDICATORS]],
-            caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune)",
-        ),
-        "baromètre par commune",
+    frame = pd.DataFrame(rows)
+    markup = html_table(
+        frame,
+        numeric=["QPV", *[i.label for i in INDICATORS]],
+        caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune)",
     )
+    if (frame[[i.label for i in INDICATORS]] == dc.SECRET_SYMBOL).any(axis=None):
+        markup += _legend(ctx)
+    return Html(markup, "baromètre par commune")
 
 
 def reference_block() -> Html:
