@@ -370,3 +370,24 @@ def test_checked_inputs_are_shared_with_the_other_processes_of_a_run(tmp_path, p
 
     intake.load_cohorts(load_dataset(DEMO_DATA_DIR), plan)
     assert not [p for p in shared.iterdir() if p.name.startswith("cohorts")]
+
+
+def test_a_shared_folder_others_may_write_is_not_used(tmp_path, plan, monkeypatch):
+    """The shared inputs are pickles, which run code when read: a folder that other users may write
+    (mode 0o777) is ignored; nothing is read from it nor written to it."""
+    from evaluation import intake
+
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    monkeypatch.setenv(intake.SHARED_INPUTS_ENV, str(shared))
+    root = tmp_path / "data"
+    (root / "monitoring").mkdir(parents=True)
+    (root / "dataset.yaml").write_text("name: test\ndemo: true\nprovenance: tests\n", encoding="utf-8")
+    (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
+    load_monitoring(load_dataset(root), plan)
+    assert list(shared.iterdir()) == []
+    shared.chmod(0o700)
+    monkeypatch.setattr(intake, "_LOADED", {})
+    load_monitoring(load_dataset(root), plan)
+    assert len(list(shared.iterdir())) == 1

@@ -50,6 +50,7 @@ import math
 import os
 import pickle
 import re
+import stat
 import unicodedata
 import warnings
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
@@ -1670,9 +1671,24 @@ def _plan_digest(plan_dir: Path) -> str:
     return digest.hexdigest()
 
 
+def _private_folder(path: str | None) -> Path | None:
+    """``path`` if it is a folder of this user that nobody else may write (pickles are code)."""
+    if not path:
+        return None
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    if not stat.S_ISDIR(info.st_mode) or info.st_mode & 0o022:
+        return None
+    if hasattr(os, "getuid") and info.st_uid != os.getuid():
+        return None
+    return Path(path)
+
+
 def _shared_path(kind: str, folder: Path, plan: Plan | None, state: tuple[tuple[str, str], ...]) -> Path | None:
-    shared = os.environ.get(SHARED_INPUTS_ENV)
-    if not shared or kind not in _SHARED_KINDS or not Path(shared).is_dir():
+    shared = _private_folder(os.environ.get(SHARED_INPUTS_ENV))
+    if shared is None or kind not in _SHARED_KINDS:
         return None
     plan_id = None
     if plan is not None:
@@ -1680,7 +1696,7 @@ def _shared_path(kind: str, folder: Path, plan: Plan | None, state: tuple[tuple[
             return None
         plan_id = _plan_digest(plan.path)
     name = hashlib.sha256(repr((kind, str(folder.resolve()), plan_id, state, __version__)).encode()).hexdigest()
-    return Path(shared) / f"{kind}-{name}.pickle"
+    return shared / f"{kind}-{name}.pickle"
 
 
 def _shared_load(path: Path | None) -> tuple[pd.DataFrame, tuple[Problem, ...]] | None:

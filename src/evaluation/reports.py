@@ -293,6 +293,7 @@ def _exporter(cls: Any) -> Any:
     exporter = getattr(_local, "exporter", None)
     if exporter is None:
         exporter = cls(
+            optimistic_validation=True,  # validate once after the preprocessors, not after each
             template_name="report",
             extra_template_basedirs=[str(TEMPLATES_DIR)],
             exclude_input=True,
@@ -451,6 +452,9 @@ def _preload_source(notebooks: Iterable[Path]) -> str:
             for node in tree.body:
                 if isinstance(node, ast.Import | ast.ImportFrom):
                     statements[ast.unparse(node)] = None
+    # Then what the first chart of a report would do (seaborn's import, the font cache): the kernels
+    # wait for the inputs to be checked anyway.
+    statements["from evaluation.views import warm_up; warm_up()"] = None
     return "\n".join(f"try:\n    exec({s!r}, {{}})\nexcept Exception:\n    pass" for s in statements)
 
 
