@@ -52,3 +52,22 @@ def test_headline_of_2019_stops_at_2019():
     text = headline_block(ctx).markup
     assert text.startswith("<p>En 2019, le taux d'emploi des 15-64 ans est de")
     assert "réduire l'écart de moitié : de 15,0\u00a0points en 2015 à 7,5\u00a0points" in text
+
+
+@pytest.mark.parametrize("comparator", ["MEL", "MEL_HORS_QPV"])
+def test_standardised_gap_sentence_shows_the_comparators_figures(comparator):
+    """The gaps of eg.standardised_rates are on the comparator's row (NaN on the QPV row): the
+    sentence must show them, not a dash. Expected text built from the library's table, rounded as
+    format_number does (one decimal, decimal comma)."""
+    from evaluation import employment_gap as eg
+    from evaluation.views_annual import decomposition_block
+
+    ctx = annual_context(2021, comparator=comparator)
+    row = eg.standardised_rates(ctx.barometer, 2021).set_index("territory").loc[comparator]
+    text = decomposition_block(ctx).markup
+    standardised = f"{row['standardised_gap_pp']:.1f}".replace(".", ",")
+    crude = f"{row['crude_gap_pp']:.1f}".replace(".", ",")
+    assert f"serait de {standardised}\u00a0points, contre {crude}\u00a0points observés" in text
+    assert "– point" not in text
+    article = "l'ensemble de la Métropole" if comparator == "MEL" else "la Métropole hors quartiers prioritaires"
+    assert f"l'écart entre {article} et les quartiers prioritaires" in text

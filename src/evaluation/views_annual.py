@@ -173,6 +173,11 @@ def guards_fr(guards: tuple[str, ...]) -> list[str]:
     return out
 
 
+def _the(label: str) -> str:
+    """The label with its article: « l'ensemble de la Métropole », « la Métropole hors ... »."""
+    return f"l'{label}" if label[:1].lower() in "aeéèiouy" else f"la {label}"
+
+
 def _pp(value: float) -> str:
     return f"{format_number(value, 1)}{NBSP}point{'s' if abs(value) >= 2 else ''}"
 
@@ -268,10 +273,14 @@ def decomposition_block(ctx: AnnualContext) -> Html:
         numeric=numeric,
         caption=f"Évolution {ctx.baseline_year}-{ctx.year}, en points (décomposition de Kitagawa)",
     )
-    qpv = std.loc[QPV_AGGREGATE]
+    # The gaps are on the comparator's row (its rate minus the QPV aggregate's; NaN on the QPV row).
+    comparator = std.loc[str(ctx.comparator)]
+    standard = eg.COMPARATORS.get(comparator["standard_territory"], comparator["standard_territory"])
     markup += (
-        f"<p>À structure par âge identique (celle de la Métropole en {ctx.year}), l'écart entre la Métropole et les quartiers serait de "
-        f"{_pp(qpv['standardised_gap_pp'])}, contre {_pp(qpv['crude_gap_pp'])} observés (taux calculés par tranche d'âge).</p>"
+        f"<p>À structure par âge identique (celle de {_the(standard)} en {ctx.year}), l'écart entre "
+        f"{_the(eg.COMPARATORS[ctx.comparator])} et les quartiers prioritaires serait de "
+        f"{_pp(comparator['standardised_gap_pp'])}, contre {_pp(comparator['crude_gap_pp'])} observés "
+        "(taux calculés par tranche d'âge).</p>"
     )
     return Html(markup, "décomposition")
 
