@@ -118,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat-naive", type=int, default=1, help="runs of (a) (default 1)")
     parser.add_argument("--keep", type=Path, default=None, help="keep the outputs in this folder")
     args = parser.parse_args(argv)
+    if args.repeat < 1 or args.repeat_naive < 1:
+        parser.error("--repeat and --repeat-naive must be at least 1")
 
     only = QUICK if args.quick else args.only
     reports = reports_of(only)

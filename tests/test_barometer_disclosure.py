@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -626,3 +627,40 @@ def test_protect_barometer_table_without_history():
     assert protected.hidden_levels == {("QN00001A", BC), ("QN00004D", BC)}
     assert protected.flag("QN00001A", BC, "level") is P
     assert protected.flag("QN00002B", BC, "level") is PUB
+
+
+def test_the_gap_series_hides_what_the_barometer_hides():
+    """Partial data: employment counts of 3 QPV only, [4, 0, 3] employed of [9, 5, 6] aged 15-64.
+    The QPV aggregate (7 employed of 20) is a small margin the barometer hides (primary: 7 < 10);
+    the gap series repeats it, so its 2021 counts, rates and gap are blank too. The MEL figures stay
+    in the barometer; in the series they go with the gap, which would give the aggregate back."""
+    from evaluation.employment_gap import gap_series
+    from evaluation.tables import hide_linked_gap
+
+    counts = {
+        "QN00001A": {"employed_15_64": 4, "population_15_64": 9},
+        "QN00002B": {"employed_15_64": 0, "population_15_64": 5},
+        "QN00003C": {"employed_15_64": 3, "population_15_64": 6},
+        "MEL": {"employed_15_64": 500_000, "population_15_64": 800_000},
+        "MEL_HORS_QPV": {"employed_15_64": 499_993, "population_15_64": 799_980},
+    }
+    barometer = long_table({2020: counts, 2021: counts})
+    protected = protect_barometer(barometer, 2021)
+    assert protected.flag("QPV", "employment_rate_pct", "numerator") != PUB
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small-count cautions: not the point here
+        series = gap_series(barometer, "MEL")
+    assert series.loc[series["year"] == 2021, "qpv_employed"].item() == 7  # before: the hidden margin
+    hidden_series = hide_linked_gap(series, protected, 2021)
+    row = hidden_series[hidden_series["year"] == 2021].iloc[0]
+    for column in ("qpv_employed", "qpv_population", "qpv_rate_pct", "comparator_employed", "gap_pp"):
+        assert math.isnan(row[column]), column
+    earlier = hidden_series[hidden_series["year"] == 2020].iloc[0]
+    assert earlier["qpv_employed"] == 7  # another year: its own barometer decides (not this one)
+    # Nothing hidden: the series is returned unchanged.
+    demo = load_barometer(load_dataset(), load_plan())[0]
+    demo_protected = protect_barometer(demo, 2021)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        demo_series = gap_series(demo, "MEL")
+    assert hide_linked_gap(demo_series, demo_protected, 2021) is demo_series

@@ -565,3 +565,18 @@ def test_a_bad_run_plan_leaves_no_folder_behind(tmp_path, mini_data, capsys):
     assert main(argv) == 2
     assert "yaer" in capsys.readouterr().err
     assert not (out / "2021").exists()
+
+
+def test_a_killed_runs_shared_inputs_are_removed_by_the_next_run(tmp_path, mini_data):
+    """The checked inputs a killed run left in OUT/<year>/.entrees-verifiees (counts before
+    disclosure control) are removed by the next run once it holds the lock, and its own at the end."""
+    notebook = _notebook(tmp_path / "nb" / "fiche.ipynb", 'year: int = 2021\ndata_dir: str = ""', "print(year)")
+    plan_file = _write(tmp_path / "plan.yaml", f"year: 2021\nreports:\n  fiche:\n    notebook: {notebook}\n")
+    out = tmp_path / "out"
+    leftover = out / "2021" / ".entrees-verifiees" / "barometer-0123.pickle"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"left by a killed run")
+    argv = ["run", "--run-plan", str(plan_file), "--data", str(mini_data), "--out", str(out), "--jobs", "1"]
+    assert main(argv) == 0
+    assert not leftover.parent.exists()
+    assert (out / "2021" / "fiche" / "rapport.html").is_file()

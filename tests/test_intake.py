@@ -391,3 +391,28 @@ def test_a_shared_folder_others_may_write_is_not_used(tmp_path, plan, monkeypatc
     monkeypatch.setattr(intake, "_LOADED", {})
     load_monitoring(load_dataset(root), plan)
     assert len(list(shared.iterdir())) == 1
+
+
+def test_an_unreadable_file_is_reported_not_raised(tmp_path, plan, monkeypatch):
+    """A file that cannot be read (permissions, a file Excel holds open on a share) is a fatal
+    problem naming the file, as before the loads were cached: hashing it for the cache must not
+    raise first. The tests run as root, who reads any file: the refusal is simulated."""
+    from pathlib import Path as _Path
+
+    root = make_dataset(tmp_path)
+    path = root / "monitoring" / "m.csv"
+    path.write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
+    real = _Path.read_bytes
+
+    def refuse(self):
+        if self.name == "m.csv":
+            raise PermissionError(13, "Permission denied", str(self))
+        return real(self)
+
+    monkeypatch.setattr(_Path, "read_bytes", refuse)
+    frame, problems = load_monitoring(load_dataset(root), plan)
+    assert frame.empty
+    assert messages(problems) == [
+        "monitoring/m.csv: cannot be opened (Permission denied) (check the file's permissions)"
+    ]
+    assert problems[0].fatal

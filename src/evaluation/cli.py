@@ -7,9 +7,10 @@ with a one-line message naming the file, line and field, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from evaluation import __version__
@@ -147,6 +148,27 @@ def _cmd_audit(args: argparse.Namespace) -> int:
     return 1 if findings else 0
 
 
+@contextlib.contextmanager
+def _stop_on_termination() -> Iterator[None]:
+    """SIGTERM and SIGHUP (a CI timeout, a closed terminal) stop the run as Ctrl-C does: kernels
+    killed, the reports in progress marked interrupted, the run's temporary folder removed."""
+    import signal
+
+    def interrupt(signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {}
+    for name in ("SIGTERM", "SIGHUP"):
+        if hasattr(signal, name):
+            with contextlib.suppress(ValueError):  # not the main thread: left as it is
+                previous[name] = signal.signal(getattr(signal, name), interrupt)
+    try:
+        yield
+    finally:
+        for name, handler in previous.items():
+            signal.signal(getattr(signal, name), handler)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from evaluation.io import load_dataset
     from evaluation.plan import load_plan
@@ -158,17 +180,18 @@ def _cmd_run(args: argparse.Namespace) -> int:
         raise UsageError(f"year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
     plan = load_plan(args.plan_dir)
     dataset = load_dataset(args.data)
-    batch = run_batch(
-        plan,
-        dataset,
-        year=args.year,
-        out_dir=args.out.resolve(),
-        only=args.only,
-        jobs=args.jobs,
-        force=args.force,
-        run_plan_file=args.run_plan,
-        progress=ProgressBar(sys.stderr),
-    )
+    with _stop_on_termination():
+        batch = run_batch(
+            plan,
+            dataset,
+            year=args.year,
+            out_dir=args.out.resolve(),
+            only=args.only,
+            jobs=args.jobs,
+            force=args.force,
+            run_plan_file=args.run_plan,
+            progress=ProgressBar(sys.stderr),
+        )
     for result in batch.failed:
         cell = f", cell {result.failing_cell}" if result.failing_cell is not None else ""
         print(f"failed: {result.job.name}{cell}: {result.error}", file=sys.stderr)

@@ -1640,14 +1640,21 @@ def _checked_tables(
     return tables, problems
 
 
-def folder_state(folder: Path) -> tuple[tuple[str, str], ...]:
-    """Name and SHA-256 of each input file of ``folder``.
+def folder_state(folder: Path) -> tuple[tuple[str, str], ...] | None:
+    """Name and SHA-256 of each input file of ``folder``; None when a file cannot be read.
 
     The content, not the modification time: file times tick at the kernel's clock resolution (a few
     milliseconds), so a file rewritten at once with the same size could look unchanged. Hashing the
-    demo inputs takes about a millisecond.
+    demo inputs takes about a millisecond. An unreadable file (permissions, a file locked by Excel)
+    gives None: nothing is cached, and the reader reports the file as a problem.
     """
-    return tuple((path.name, hashlib.sha256(path.read_bytes()).hexdigest()) for path in _files(folder))
+    state = []
+    for path in _files(folder):
+        try:
+            state.append((path.name, hashlib.sha256(path.read_bytes()).hexdigest()))
+        except OSError:
+            return None
+    return tuple(state)
 
 
 #: Loaded inputs by (kind, folder, plan, extra key, state of the files), most recent last.
@@ -1658,8 +1665,9 @@ _LOADED_MAX = 16
 #: other processes of a run: ``evaluation run`` checks the inputs once, and its report kernels read
 #: the result instead of checking the same files again (see :func:`_remembered`).
 SHARED_INPUTS_ENV = "EVALUATION_SHARED_INPUTS"
-#: What may be shared through that folder: aggregates only. Cohort records are about persons: they
-#: are never written to disk, each process reads and pseudonymises them itself.
+#: What may be shared through that folder: counts per indicator, engagement or territory, never a
+#: record about a person. Cohort records are about persons: they are never written to disk, each
+#: process reads and pseudonymises them itself.
 _SHARED_KINDS = frozenset({"monitoring", "spending", "barometer"})
 
 
@@ -1669,6 +1677,16 @@ def _plan_digest(plan_dir: Path) -> str:
     for path in sorted(plan_dir.rglob("*.yaml")):
         digest.update(path.relative_to(plan_dir).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
+
+
+def _reference_state() -> str | None:
+    """SHA-256 of the QPV reference list the barometer and cohort checks use (None: unreadable)."""
+    from evaluation import territories
+
+    try:
+        return hashlib.sha256(Path(territories.REFERENCE_FILE).read_bytes()).hexdigest()
+    except OSError:
+        return None
 
 
 def _private_folder(path: str | None) -> Path | None:
@@ -1686,7 +1704,9 @@ def _private_folder(path: str | None) -> Path | None:
     return Path(path)
 
 
-def _shared_path(kind: str, folder: Path, plan: Plan | None, state: tuple[tuple[str, str], ...]) -> Path | None:
+def _shared_path(
+    kind: str, folder: Path, plan: Plan | None, extra: tuple[object, ...], state: tuple[tuple[str, str], ...]
+) -> Path | None:
     shared = _private_folder(os.environ.get(SHARED_INPUTS_ENV))
     if shared is None or kind not in _SHARED_KINDS:
         return None
@@ -1695,7 +1715,7 @@ def _shared_path(kind: str, folder: Path, plan: Plan | None, state: tuple[tuple[
         if not plan.path.is_dir():
             return None
         plan_id = _plan_digest(plan.path)
-    name = hashlib.sha256(repr((kind, str(folder.resolve()), plan_id, state, __version__)).encode()).hexdigest()
+    name = hashlib.sha256(repr((kind, str(folder.resolve()), plan_id, extra, state, __version__)).encode()).hexdigest()
     return shared / f"{kind}-{name}.pickle"
 
 
@@ -1712,7 +1732,7 @@ def _shared_load(path: Path | None) -> tuple[pd.DataFrame, tuple[Problem, ...]] 
 def _shared_store(path: Path | None, frame: pd.DataFrame, problems: tuple[Problem, ...]) -> None:
     if path is None or path.exists():
         return
-    with contextlib.suppress(OSError, pickle.PicklingError):
+    with contextlib.suppress(Exception):  # not kept: the other processes read the files themselves
         atomic_write_bytes(path, pickle.dumps((frame, problems), protocol=pickle.HIGHEST_PROTOCOL))
 
 
@@ -1739,10 +1759,13 @@ def _remembered(
     run and removes it at the end.
     """
     state = folder_state(folder)
+    if state is None:  # a file cannot be read: the loader says which, and nothing is kept
+        frame, problems = load()
+        return frame, problems
     key = (kind, str(folder.resolve()), id(plan), extra, state)
     hit = _LOADED.pop(key, None)
     if hit is None:
-        shared = _shared_path(kind, folder, plan, state)
+        shared = _shared_path(kind, folder, plan, extra, state)
         loaded = _shared_load(shared)
         if loaded is None:
             frame, problems = load()
@@ -1858,7 +1881,9 @@ def load_barometer(dataset: Dataset, plan: Plan | None = None) -> tuple[pd.DataF
     barometer does not depend on the referential); it keeps the signature of the other loaders.
     """
     del plan
-    return _remembered("barometer", dataset.path / "barometer", None, (), lambda: _load_barometer(dataset))
+    return _remembered(
+        "barometer", dataset.path / "barometer", None, (_reference_state(),), lambda: _load_barometer(dataset)
+    )
 
 
 def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
@@ -2645,7 +2670,11 @@ def load_cohorts(
     # The pseudonyms depend on the key: the cache is keyed on its digest (the key itself is not kept).
     key_digest = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else None
     return _remembered(
-        "cohorts", dataset.path / "cohorts", plan, (today, key_digest), lambda: _load_cohorts(dataset, plan, today)
+        "cohorts",
+        dataset.path / "cohorts",
+        plan,
+        (today, key_digest, _reference_state()),
+        lambda: _load_cohorts(dataset, plan, today),
     )
 
 

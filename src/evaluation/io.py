@@ -109,10 +109,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
-def _umask() -> int:
+def _read_umask() -> int:
     current = os.umask(0)
     os.umask(current)
     return current
+
+
+#: The process's umask, read once at import: setting it to read it again while other threads of
+#: the batch create files could leave it at 0 (world-writable outputs) if two reads interleaved.
+_UMASK = _read_umask()
+
+
+def _umask() -> int:
+    return _UMASK
 
 
 def atomic_write_text(path: Path, text: str) -> None:

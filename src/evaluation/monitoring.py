@@ -48,6 +48,10 @@ def load_monitoring_data(plan: Plan, dataset: Dataset) -> MonitoringData:
     """
     stamps = tuple(folder_state(dataset.path / folder) for folder in ("monitoring", "spending"))
     key = (id(plan), plan.path, dataset, stamps)  # a Plan holds mappings: not hashable itself
+    if None in stamps:  # a file cannot be read: the loaders report it, nothing is kept
+        realised, problems = load_monitoring(dataset, plan)
+        spending, spending_problems = load_spending(dataset, plan)
+        return MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
     if key not in _CACHE:
         realised, problems = load_monitoring(dataset, plan)
         spending, spending_problems = load_spending(dataset, plan)

@@ -40,9 +40,9 @@ and one process means one import of nbformat, papermill and nbconvert instead of
 **Checked inputs, once.** The kernels start while this process checks the input files; no report
 starts before that check is over (an unreadable file stops the run). The check's result (monitoring,
 spending and barometer rows, already validated) is kept, pickled, in a private folder of the run
-(:class:`_SharedInputs`, mode 0700, removed at the end) whose path the kernels inherit: they read
-it instead of checking the same files again. Cohort records, which are about persons, are never
-written there. See :func:`evaluation.intake._remembered`.
+(:class:`_SharedInputs`: ``OUT/<year>/.entrees-verifiees``, mode 0700, removed at the end) whose
+path the kernels inherit: they read it instead of checking the same files again. Cohort records,
+which are about persons, are never written there. See :func:`evaluation.intake._remembered`.
 
 **One run per folder.** A run holds an ``flock`` on ``OUT/<year>/.verrou`` (:class:`_RunLock`); a
 second run into the same folder stops at once (exit status 2) naming the first. The system drops
@@ -84,6 +84,7 @@ import ast
 import contextlib
 import copy
 import datetime as dt
+import errno
 import hashlib
 import html
 import json
@@ -1086,17 +1087,32 @@ class _RunLock:
         except ImportError:  # pragma: no cover - not POSIX
             return self
         path = self.root / self.NAME
-        handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            handle.seek(0)
-            holder = handle.read().strip() or "un autre passage"
+        while True:
+            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as err:
+                handle.seek(0)
+                holder = handle.read().strip()
+                handle.close()
+                if err.errno not in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES):
+                    # The file system cannot lock (NFS without lockd...): run, but say so.
+                    print(
+                        f"warning: {_display_path(path)}: cannot be locked ({err.strerror}); "
+                        "make sure no other run writes this folder",
+                        file=sys.stderr,
+                    )
+                    return self
+                raise UsageError(
+                    f"{_display_path(self.root)}: another 'evaluation run' is writing this folder "
+                    f"({holder or 'its process is not named'}); wait for it to end, or give another --out"
+                ) from None
+            try:  # the file may have been removed by the run that held it before: lock the one in place
+                if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                    break
+            except OSError:
+                pass
             handle.close()
-            raise UsageError(
-                f"{_display_path(self.root)}: another 'evaluation run' is writing this folder ({holder}); "
-                "wait for it to end, or give another --out"
-            ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"pid {os.getpid()}, started {_now()}\n")
@@ -1106,10 +1122,12 @@ class _RunLock:
 
     def discard_if_empty(self) -> None:
         """Remove the folders made for a run stopped before writing anything."""
+        if self._created:
+            with contextlib.suppress(OSError):
+                (self.root / self.NAME).unlink(missing_ok=True)  # while the lock is still held
         self.__exit__(None, None, None)
         if self._created:
             with contextlib.suppress(OSError):
-                (self.root / self.NAME).unlink(missing_ok=True)
                 for folder in self._created:  # the year folder first, then OUT if it was made
                     folder.rmdir()  # only if empty
 
@@ -1243,7 +1261,8 @@ def _run_locked(
     _write_manifest(manifest_path, manifest)  # the journal: the reports to run have lost their key
     if progress is not None:
         progress.begin(len(to_run), cached=len(results))
-    shared = _SharedInputs()
+    shared = _SharedInputs(root)
+    shared.clear()  # a killed run's leftovers (the lock is held)
     try:
         if to_run:
             shared.open()  # before the kernels start: they inherit the environment
@@ -1307,23 +1326,36 @@ class _SharedInputs:
 
     The parent checks the inputs while the kernels start; the kernels, which inherit the
     environment variable, then read the result instead of checking the same files again (about a
-    second per kernel and input kind). Mode 0700, removed at the end of the run. Cohort records are
-    never written there (see :mod:`evaluation.intake`).
+    second per kernel and input kind). The folder is ``OUT/<year>/.entrees-verifiees`` (:data:`NAME`),
+    mode 0700, removed at the end of the run; a run killed before its end leaves it, and the next
+    run into the folder removes it once it holds the lock. It holds copies of the monitoring,
+    spending and barometer inputs (counts per territory, before disclosure control: not for
+    publication); cohort records, person-level, are never written there (see :mod:`evaluation.intake`).
     """
 
-    def __init__(self) -> None:
-        self.folder: str | None = None
+    NAME = ".entrees-verifiees"
+
+    def __init__(self, root: Path) -> None:
+        self.folder = root / self.NAME
+        self._open = False
         self._before: str | None = None
+
+    def clear(self) -> None:
+        """Remove what a killed run left (call it with the run lock held)."""
+        shutil.rmtree(self.folder, ignore_errors=True)
 
     def open(self) -> None:
         from evaluation.intake import SHARED_INPUTS_ENV
 
-        self.folder = tempfile.mkdtemp(prefix="evaluation-inputs-")  # mode 0700
+        self.clear()
+        self.folder.mkdir(mode=0o700, parents=True)
+        os.chmod(self.folder, 0o700)  # whatever the umask
         self._before = os.environ.get(SHARED_INPUTS_ENV)
-        os.environ[SHARED_INPUTS_ENV] = self.folder
+        os.environ[SHARED_INPUTS_ENV] = str(self.folder)
+        self._open = True
 
     def close(self) -> None:
-        if self.folder is None:
+        if not self._open:
             return
         from evaluation.intake import SHARED_INPUTS_ENV
 
@@ -1331,8 +1363,8 @@ class _SharedInputs:
             os.environ.pop(SHARED_INPUTS_ENV, None)
         else:
             os.environ[SHARED_INPUTS_ENV] = self._before
-        shutil.rmtree(self.folder, ignore_errors=True)
-        self.folder = None
+        self.clear()
+        self._open = False
 
 
 def _entry(job: ReportJob, root: Path, status: str) -> dict[str, Any]:

@@ -63,11 +63,15 @@ import io
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from evaluation.io import Dataset, atomic_write_bytes
 from evaluation.plan import Plan
+
+if TYPE_CHECKING:
+    from evaluation.barometer_disclosure import ProtectedBarometer
 
 __all__ = [
     "TABLE_TITLES",
@@ -133,8 +137,40 @@ def build_tables(plan: Plan, dataset: Dataset, year: int) -> YearTables:
     if not barometer.empty:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", EvaluationWarning)  # the cautions are in the yearly report
-            tables["ecart_taux_emploi"] = gap_series(barometer, str(PLAN_COMPARATOR))
+            series = gap_series(barometer, str(PLAN_COMPARATOR))
+        if "barometre" in tables:
+            series = hide_linked_gap(series, protected, year)
+        tables["ecart_taux_emploi"] = series
     return YearTables(tables, log)
+
+
+#: The employment rate, whose counts of the QPV aggregate and the comparator the gap series repeats.
+_EMPLOYMENT = "employment_rate_pct"
+
+
+def hide_linked_gap(series: pd.DataFrame, protected: ProtectedBarometer, year: int) -> pd.DataFrame:
+    """``series`` with the figures of ``year`` hidden when the protected barometer hides them.
+
+    The gap series repeats the employment counts of the QPV aggregate and of the plan's comparator.
+    They are thousands of residents and never hidden on real data, but on partial data (a few QPV
+    filled in) the barometer may hide the aggregate as a margin: publishing it here would give the
+    hidden cell back. Then the year's counts, rates, intervals and gap are left blank.
+    """
+    from evaluation.disclosure import Flag
+    from evaluation.employment_gap import PLAN_COMPARATOR, QPV_AGGREGATE
+
+    hidden = any(
+        protected.flag(territory, _EMPLOYMENT, column) != Flag.PUBLISHED
+        for territory in (QPV_AGGREGATE, str(PLAN_COMPARATOR))
+        for column in ("numerator", "denominator", "level")
+    )
+    if not hidden:
+        return series
+    out = series.copy()
+    columns = [c for c in out.columns if c.startswith(("qpv_", "comparator_", "gap_")) and c != "qpv_count"]
+    out[columns] = out[columns].astype("float64")
+    out.loc[out["year"] == year, columns] = float("nan")
+    return out
 
 
 def to_french_csv(frame: pd.DataFrame) -> bytes:

@@ -315,7 +315,7 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
         count = int(left_out.sum())
         markup += (
             f"<p><em>{format_number(count)} quartier{'s' if count > 1 else ''} non classé{'s' if count > 1 else ''} : "
-            "taux d'emploi soumis au secret statistique l'une des deux années.</em></p>" + _legend(ctx)
+            "taux d'emploi soumis au secret statistique l'une des deux années.</em></p>"
         )
     return Html(markup, "contributions")
 
@@ -348,7 +348,7 @@ def barometer_heatmap(ctx: AnnualContext) -> Chart:
         fmt="",
         cmap="RdYlGn_r",
         vmin=1,
-        vmax=26,
+        vmax=max(2, int(ranks.max().max())) if secret.any() else 26,  # ranks among the published QPV
         cbar_kws={
             "label": "rang parmi les QPV publiés (1 = le plus favorable)"
             if secret.any()
@@ -430,7 +430,8 @@ def qpv_table_block(ctx: AnnualContext) -> Html:
             row[ind.label] = text
         rows.append(row)
     caption = (
-        f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) [rang parmi les 26]. Les évolutions sur un an "
+        f"Baromètre {ctx.year} par quartier : niveau (évolution sur un an) "
+        f"[rang{'' if table['level_hidden'].any() else ' parmi les 26'}]. Les évolutions sur un an "
         "des indicateurs du recensement comparent des millésimes qui partagent 4 enquêtes annuelles sur 5 : elles sont indicatives."
     )
     markup = html_table(pd.DataFrame(rows), numeric=[i.label for i in INDICATORS], caption=caption)
