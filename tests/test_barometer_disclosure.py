@@ -33,6 +33,7 @@ from evaluation.barometer_disclosure import (
     PROTECTED_COLUMNS,
     RANKED_COLUMN,
     SECRET_COLUMN,
+    hidden_levels,
     protect_barometer,
     protect_barometer_table,
 )
@@ -664,3 +665,15 @@ def test_the_gap_series_hides_what_the_barometer_hides():
         warnings.simplefilter("ignore")
         demo_series = gap_series(demo, "MEL")
     assert hide_linked_gap(demo_series, demo_protected, 2021) is demo_series
+
+
+def test_given_earlier_years_change_nothing(demo_barometer):
+    """The yearly report passes every earlier year's hidden levels (computed once): the protected
+    barometer must be the one protect_barometer computes on its own."""
+    barometer = demo_barometer[demo_barometer["year"] <= 2021]
+    earlier = {y: hidden_levels(barometer, y, "fiscal") for y in range(2015, 2021)}
+    alone = protect_barometer(barometer, 2021, "fiscal", 2015)
+    given = protect_barometer(barometer, 2021, "fiscal", 2015, hidden_by_year=earlier)
+    pd.testing.assert_frame_equal(given.table, alone.table)
+    pd.testing.assert_frame_equal(given.flags, alone.flags)
+    assert earlier[2015]  # the case matters: 2015 hides small business-creation counts

@@ -502,7 +502,7 @@ def test_validate_command_exit_statuses(tmp_path, capsys, monkeypatch):
 
 
 def test_the_cache_of_loaded_inputs_follows_the_key(tmp_path, plan, monkeypatch):
-    """Loads are remembered per state of the files (``intake._remembered``): setting the key after
+    """Loads are remembered per state of the files (``intake._cache._remembered``): setting the key after
     a refused load must read the file again, and another key must give other pseudonyms."""
     from evaluation import intake
 
@@ -515,13 +515,13 @@ def test_the_cache_of_loaded_inputs_follows_the_key(tmp_path, plan, monkeypatch)
     assert problems == [] and len(frame) == 1
 
     seen = []
-    original = intake._pseudonymise
+    original = intake.cohorts._pseudonymise
 
     def spy(table, key):
         seen.append(key)
         return original(table, key)
 
-    monkeypatch.setattr(intake, "_pseudonymise", spy)
+    monkeypatch.setattr(intake.cohorts, "_pseudonymise", spy)
     load_cohorts(dataset, plan, today=TODAY)
     assert seen == []  # same files, same key: remembered
     monkeypatch.setenv(PSEUDONYM_KEY_ENV, KEY + "x")

@@ -309,7 +309,7 @@ def test_misspelt_folder_is_reported(tmp_path, capsys):
 
 
 def test_loads_are_remembered_per_content_of_the_files(tmp_path, plan, monkeypatch):
-    """The same files are read and checked once (``intake._remembered``); each caller gets its own
+    """The same files are read and checked once (``intake._cache._remembered``); each caller gets its own
     copy; a file rewritten at once with the same size but another value is read again (its
     modification time may not have moved: file times tick every few milliseconds)."""
     from evaluation import intake
@@ -321,13 +321,13 @@ def test_loads_are_remembered_per_content_of_the_files(tmp_path, plan, monkeypat
     path.write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
     dataset = load_dataset(root)
     calls = []
-    original = intake._load
+    original = intake.monitoring._load
 
     def counting(*args, **kwargs):
         calls.append(args[0])
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(intake, "_load", counting)
+    monkeypatch.setattr(intake.monitoring, "_load", counting)
     first, _ = load_monitoring(dataset, plan)
     first.loc[0, "value"] = 999.0  # a caller changing its copy
     second, _ = load_monitoring(dataset, plan)
@@ -355,12 +355,12 @@ def test_checked_inputs_are_shared_with_the_other_processes_of_a_run(tmp_path, p
     first, _ = load_monitoring(dataset, plan)
     assert [p.name.split("-")[0] for p in shared.iterdir()] == ["monitoring"]
 
-    monkeypatch.setattr(intake, "_LOADED", {})  # another process: nothing in memory
+    monkeypatch.setattr(intake._cache, "_LOADED", {})  # another process: nothing in memory
 
     def not_again(*args, **kwargs):
         raise AssertionError("the files were checked again")
 
-    monkeypatch.setattr(intake, "_load", not_again)
+    monkeypatch.setattr(intake.monitoring, "_load", not_again)
     again, _ = load_monitoring(dataset, plan)
     pd.testing.assert_frame_equal(again, first)
 
@@ -388,7 +388,7 @@ def test_a_shared_folder_others_may_write_is_not_used(tmp_path, plan, monkeypatc
     load_monitoring(load_dataset(root), plan)
     assert list(shared.iterdir()) == []
     shared.chmod(0o700)
-    monkeypatch.setattr(intake, "_LOADED", {})
+    monkeypatch.setattr(intake._cache, "_LOADED", {})
     load_monitoring(load_dataset(root), plan)
     assert len(list(shared.iterdir())) == 1
 

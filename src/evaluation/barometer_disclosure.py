@@ -68,7 +68,7 @@ figure that includes a hidden count.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -377,20 +377,27 @@ def protect_barometer(
     baseline_year: int | None = None,
     *,
     name: str = TABLE_NAME,
+    hidden_by_year: Mapping[int, frozenset[tuple[str, str]]] | None = None,
 ) -> ProtectedBarometer:
     """The barometer of ``year`` (:func:`evaluation.barometer.barometer_table`), protected.
 
     ``barometer`` is the intake's long table; ``baseline_year`` as in ``barometer_table`` (default:
     the first year of the data). The previous year's and the baseline year's barometers are protected
     too, under the same rule, to hide the changes whose earlier level they hide (module docstring).
+    ``hidden_by_year``: :func:`hidden_levels` of earlier years under the same rule, when the caller
+    has them already (the yearly report needs every year's): they are not computed again.
     """
     rule = dc.get_rule(rule)
     table = barometer_table(barometer, year, baseline_year)
     years = set(barometer["year"].unique())
     base = baseline_year if baseline_year is not None else min(years)
-    previous = hidden_levels(barometer, year - 1, rule) if year - 1 in years else frozenset()
-    if base == year - 1:
-        baseline = previous
-    else:
-        baseline = hidden_levels(barometer, base, rule) if base in years and base != year else frozenset()
+    known = hidden_by_year or {}
+
+    def hidden_in(other: int) -> frozenset[tuple[str, str]]:
+        if other not in years or other == year:
+            return frozenset()
+        return known[other] if other in known else hidden_levels(barometer, other, rule)
+
+    previous = hidden_in(year - 1)
+    baseline = previous if base == year - 1 else hidden_in(base)
     return protect_barometer_table(table, rule, name=name, previous_hidden=previous, baseline_hidden=baseline)

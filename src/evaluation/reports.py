@@ -42,7 +42,7 @@ starts before that check is over (an unreadable file stops the run). The check's
 spending and barometer rows, already validated) is kept, pickled, in a private folder of the run
 (:class:`_SharedInputs`: ``OUT/<year>/.entrees-verifiees``, mode 0700, removed at the end) whose
 path the kernels inherit: they read it instead of checking the same files again. Cohort records,
-which are about persons, are never written there. See :func:`evaluation.intake._remembered`.
+which are about persons, are never written there. See :func:`evaluation.intake._cache._remembered`.
 
 **One run per folder.** A run holds an ``flock`` on ``OUT/<year>/.verrou`` (:class:`_RunLock`); a
 second run into the same folder stops at once (exit status 2) naming the first. The system drops

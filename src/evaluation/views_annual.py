@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import html
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pandas as pd
@@ -74,6 +75,8 @@ class AnnualContext:
     #: The dataset's disclosure rule, and the year's barometer protected under it.
     rule: dc.Rule
     protection: ProtectedBarometer
+    #: The levels hidden in the protected barometer of each earlier year (small multiples, changes).
+    hidden_by_year: Mapping[int, frozenset[tuple[str, str]]]
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -111,6 +114,9 @@ def annual_context(
         reduction = eg.gap_reduction(series, baseline_year=baseline)
     data = load_monitoring_data(plan, dataset)
     rule = dc.get_rule(dataset.disclosure or dc.DEFAULT_RULE)
+    # Every earlier year's protection once: the changes, the contributions and the small multiples
+    # all depend on what those years hide.
+    earlier = {int(y): hidden_levels(barometer, int(y), rule) for y in sorted(barometer["year"].unique()) if y < year}
     names = (
         {q.code: q.name for q in load_qpv()}
         | {QPV_AGGREGATE: "Ensemble des 26 QPV"}
@@ -131,7 +137,8 @@ def annual_context(
         data.gaps(plan, year),
         names,
         rule,
-        protect_barometer(barometer, year, rule, baseline),
+        protect_barometer(barometer, year, rule, baseline, hidden_by_year=earlier),
+        earlier,
     )
 
 
@@ -139,6 +146,8 @@ def _hidden_levels(ctx: AnnualContext, year: int) -> frozenset[tuple[str, str]]:
     """The (territory, indicator) levels hidden in the protected barometer of ``year``."""
     if year == ctx.year:
         return ctx.protection.hidden_levels
+    if year in ctx.hidden_by_year:
+        return ctx.hidden_by_year[year]
     return hidden_levels(ctx.barometer, year, ctx.rule)
 
 

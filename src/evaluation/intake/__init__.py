@@ -1,0 +1,135 @@
+"""Intake of partners' files: reading and validation (the Excel template is in :mod:`evaluation.template`).
+
+Partners send realised values and spending as Excel workbooks (``.xlsx``, often our own template) or
+CSV exports. The readers accept UTF-8 (with or without BOM) and Windows-1252, ``,`` ``;`` or tab
+separators, decimal commas and thousands separators (``1 250,5``, non-breaking spaces too), and
+French headers (``indicateur``, ``année``, ``valeur``...). Input files are never modified.
+
+Every file is checked against a declarative pandera schema, lazily: **all** problems are reported at
+once, each with the file, the line (as a spreadsheet shows it), the column, the value and what to do.
+A file that cannot be read at all is *unreadable* (exit status 2); other problems are *findings*
+(exit status 1).
+
+Folders of a data directory (see :mod:`evaluation.io`):
+
+``monitoring/``
+    ``indicator_id, year, value`` and optional ``status`` (provisional, estimated, final), ``source``,
+    ``comment``, ``numerator``, ``denominator`` (for a rate, ``value = 100 * numerator / denominator``
+    when the value is left blank). Milestones are reported as 1 (done that year) or 0; qualitative
+    indicators by a ``comment`` (a value without a comment is refused).
+``spending/``
+    ``engagement, year, amount_eur`` and optional ``funder``.
+``barometer/``
+    The yearly barometer of the QPV, long format: ``territory, year, indicator, value, source`` and
+    optional ``sex``, ``age_band``, ``vintage``, ``sampled`` (see :func:`load_barometer`). Counts,
+    not rates: a rate is computed from its numerator and denominator rows (e.g. ``employed_15_64``
+    over ``population_15_64``).
+``cohorts/``
+    The follow-up of programme beneficiaries, one row per person and programme: a pseudonymous
+    ``person_id`` (or direct identifiers, pseudonymised at intake), ``programme``, ``entry_date``,
+    ``qpv``, ``sex``, ``age_band``, ``qualification``, ``last_contact_date`` and optional
+    ``observation_start``, ``first_employment_date``, ``employment_kind`` (see
+    :func:`load_cohorts`). Dates are written year-month-day (``2020-12-31``) or are real Excel
+    date cells.
+
+Several files per folder are allowed (one per partner or per year); the same (indicator, year), or
+(engagement, year, funder), or (territory, year, indicator, sex, age band), or (person, programme),
+in two places is an error naming both.
+
+Layout of the package (``from evaluation.intake import X`` works for every name below):
+
+``_common``
+    problems and their messages, cell parsing (numbers, years, dates, headers), the CSV/XLSX readers
+    (:func:`read_raw`), the schema runner, suggestions, duplicates across files;
+``_cache``
+    the loads remembered per content of the files (:func:`folder_state`), and the run's shared
+    folder (:data:`SHARED_INPUTS_ENV`);
+``monitoring``
+    realised values and spending (:func:`load_monitoring`, :func:`load_spending`);
+``barometer``
+    the barometer counts (:func:`load_barometer`);
+``cohorts``
+    the cohort records and their pseudonymisation (:func:`load_cohorts`);
+``validate``
+    every problem of a data directory (:func:`validate_dataset`).
+"""
+
+from __future__ import annotations
+
+from evaluation.intake._cache import SHARED_INPUTS_ENV as SHARED_INPUTS_ENV
+from evaluation.intake._cache import folder_state as folder_state
+from evaluation.intake._common import (
+    MASKED,
+    Problem,
+    ValidationFindings,
+    format_problems,
+    parse_date,
+    parse_number,
+    read_raw,
+)
+from evaluation.intake._common import MAX_PRINTED as MAX_PRINTED
+from evaluation.intake._common import RawTable as RawTable
+from evaluation.intake._common import TableSpec as TableSpec
+from evaluation.intake.barometer import (
+    AGE_BANDS,
+    BAROMETER,
+    BAROMETER_COLUMNS,
+    BAROMETER_INDICATORS,
+    BAROMETER_YEARS,
+    SEX_VALUES,
+    BarometerCount,
+    load_barometer,
+)
+from evaluation.intake.cohorts import (
+    COHORT_AGE_BANDS,
+    COHORT_COLUMNS,
+    COHORT_SEX_VALUES,
+    COHORTS,
+    DIRECT_IDENTIFIERS,
+    EMPLOYMENT_KINDS,
+    HORS_QPV,
+    PSEUDONYM_KEY_ENV,
+    QUALIFICATIONS,
+    load_cohorts,
+)
+from evaluation.intake.cohorts import EmploymentKind as EmploymentKind
+from evaluation.intake.cohorts import _pseudonymise as _pseudonymise
+from evaluation.intake.monitoring import MONITORING, SPENDING, STATUS_VALUES, load_monitoring, load_spending
+from evaluation.intake.monitoring import MONITORING_COLUMNS as MONITORING_COLUMNS
+from evaluation.intake.monitoring import SPENDING_COLUMNS as SPENDING_COLUMNS
+from evaluation.intake.validate import INPUT_FOLDERS as INPUT_FOLDERS
+from evaluation.intake.validate import validate_dataset
+
+__all__ = [
+    "Problem",
+    "ValidationFindings",
+    "STATUS_VALUES",
+    "parse_number",
+    "read_raw",
+    "load_monitoring",
+    "load_spending",
+    "load_barometer",
+    "validate_dataset",
+    "format_problems",
+    "MONITORING",
+    "SPENDING",
+    "BAROMETER",
+    "BarometerCount",
+    "BAROMETER_INDICATORS",
+    "BAROMETER_COLUMNS",
+    "BAROMETER_YEARS",
+    "SEX_VALUES",
+    "AGE_BANDS",
+    "load_cohorts",
+    "COHORTS",
+    "COHORT_COLUMNS",
+    "COHORT_SEX_VALUES",
+    "COHORT_AGE_BANDS",
+    "QUALIFICATIONS",
+    "EMPLOYMENT_KINDS",
+    "HORS_QPV",
+    "DIRECT_IDENTIFIERS",
+    "PSEUDONYM_KEY_ENV",
+    "MASKED",
+    "parse_date",
+]

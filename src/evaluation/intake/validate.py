@@ -1,0 +1,53 @@
+"""The whole data directory: its input folders, every problem of every file (``evaluation validate``)."""
+
+from __future__ import annotations
+
+import difflib
+
+from evaluation.intake._common import Problem, _files
+from evaluation.intake.barometer import load_barometer
+from evaluation.intake.cohorts import load_cohorts
+from evaluation.intake.monitoring import load_monitoring, load_spending
+from evaluation.io import Dataset
+from evaluation.plan import Plan
+
+#: The input folders of a data directory.
+INPUT_FOLDERS = ("monitoring", "spending", "barometer", "cohorts")
+
+
+def _folder_problems(dataset: Dataset) -> list[Problem]:
+    """A misspelt folder would otherwise be skipped in silence."""
+    problems = []
+    folders = [p for p in dataset.path.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
+    for folder in folders:
+        if folder.name not in INPUT_FOLDERS:
+            close = difflib.get_close_matches(folder.name, INPUT_FOLDERS, n=1)
+            hint = f"did you mean '{close[0]}'?" if close else f"the input folders are {', '.join(INPUT_FOLDERS)}"
+            problems.append(Problem(folder, None, None, None, "is not an input folder: its files are not read", hint))
+    if not any(f.name in INPUT_FOLDERS for f in folders):
+        problems.append(
+            Problem(
+                dataset.path, None, None, None, "holds no input folder", f"put the files in {', '.join(INPUT_FOLDERS)}/"
+            )
+        )
+    return problems
+
+
+def validate_dataset(dataset: Dataset, plan: Plan) -> tuple[list[Problem], dict[str, int]]:
+    """Every problem of every input file of the data directory, and row counts per folder."""
+    monitoring, problems = load_monitoring(dataset, plan)
+    spending, spending_problems = load_spending(dataset, plan)
+    barometer, barometer_problems = load_barometer(dataset, plan)
+    cohorts, cohort_problems = load_cohorts(dataset, plan)
+    problems = _folder_problems(dataset) + problems
+    counts = {
+        "monitoring_files": len(_files(dataset.path / "monitoring")),
+        "monitoring_rows": len(monitoring),
+        "spending_files": len(_files(dataset.path / "spending")),
+        "spending_rows": len(spending),
+        "barometer_files": len(_files(dataset.path / "barometer")),
+        "barometer_rows": len(barometer),
+        "cohorts_files": len(_files(dataset.path / "cohorts")),
+        "cohorts_rows": len(cohorts),
+    }
+    return problems + spending_problems + barometer_problems + cohort_problems, counts
