@@ -468,7 +468,10 @@ def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
         return _run_schema(schema, table, (), suggest, lambda frame: _barometer_keys(frame, codes))
 
     tables, problems = _checked_tables(folder, BAROMETER, check)
-    frames = [_barometer_rows(t, codes) for t in tables]
+    types = {"year": "int64", "value": "float64", "vintage": "Int64", "sampled": "bool", "line": "int64"}
+    # Typed before the concatenation: a file whose vintage column is blank would otherwise leave its
+    # dtype to pandas' guess (deprecated for all-NA columns).
+    frames = [f.astype(types) for f in (_barometer_rows(t, codes) for t in tables) if not f.empty]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAROMETER_COLUMNS)
     duplicates, conflicting = _cross_file_duplicates(frame, _BAROMETER_KEY, folder, "value")
     problems += duplicates
@@ -480,5 +483,4 @@ def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
     employment_problems, bad = _employed_above_population(frame, folder)
     problems += employment_problems
     frame = frame.drop(index=bad).reset_index(drop=True)
-    types = {"year": "int64", "value": "float64", "vintage": "Int64", "sampled": "bool", "line": "int64"}
     return frame.astype(types), problems
