@@ -314,9 +314,7 @@ def test_loads_are_remembered_per_content_of_the_files(tmp_path, plan, monkeypat
     modification time may not have moved: file times tick every few milliseconds)."""
     from evaluation import intake
 
-    root = tmp_path / "data"
-    (root / "monitoring").mkdir(parents=True)
-    (root / "dataset.yaml").write_text("name: test\ndemo: true\nprovenance: tests\n", encoding="utf-8")
+    root = make_dataset(tmp_path)
     path = root / "monitoring" / "m.csv"
     path.write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
     dataset = load_dataset(root)
@@ -347,9 +345,7 @@ def test_checked_inputs_are_shared_with_the_other_processes_of_a_run(tmp_path, p
     shared = tmp_path / "shared"
     shared.mkdir()
     monkeypatch.setenv(intake.SHARED_INPUTS_ENV, str(shared))
-    root = tmp_path / "data"
-    (root / "monitoring").mkdir(parents=True)
-    (root / "dataset.yaml").write_text("name: test\ndemo: true\nprovenance: tests\n", encoding="utf-8")
+    root = make_dataset(tmp_path)
     (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
     dataset = load_dataset(root)
     first, _ = load_monitoring(dataset, plan)
@@ -381,9 +377,7 @@ def test_a_shared_folder_others_may_write_is_not_used(tmp_path, plan, monkeypatc
     shared.mkdir()
     shared.chmod(0o777)
     monkeypatch.setenv(intake.SHARED_INPUTS_ENV, str(shared))
-    root = tmp_path / "data"
-    (root / "monitoring").mkdir(parents=True)
-    (root / "dataset.yaml").write_text("name: test\ndemo: true\nprovenance: tests\n", encoding="utf-8")
+    root = make_dataset(tmp_path)
     (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
     load_monitoring(load_dataset(root), plan)
     assert list(shared.iterdir()) == []

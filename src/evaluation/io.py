@@ -102,7 +102,7 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; outputs are shared like any file
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp creates 0600; outputs are shared like any file
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -118,10 +118,6 @@ def _read_umask() -> int:
 #: The process's umask, read once at import: setting it to read it again while other threads of
 #: the batch create files could leave it at 0 (world-writable outputs) if two reads interleaved.
 _UMASK = _read_umask()
-
-
-def _umask() -> int:
-    return _UMASK
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -47,18 +47,20 @@ def load_monitoring_data(plan: Plan, dataset: Dataset) -> MonitoringData:
     must not modify the returned frames.
     """
     stamps = tuple(folder_state(dataset.path / folder) for folder in ("monitoring", "spending"))
-    key = (id(plan), plan.path, dataset, stamps)  # a Plan holds mappings: not hashable itself
     if None in stamps:  # a file cannot be read: the loaders report it, nothing is kept
-        realised, problems = load_monitoring(dataset, plan)
-        spending, spending_problems = load_spending(dataset, plan)
-        return MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
+        return _read(plan, dataset)
+    key = (id(plan), plan.path, dataset, stamps)  # a Plan holds mappings: not hashable itself
     if key not in _CACHE:
-        realised, problems = load_monitoring(dataset, plan)
-        spending, spending_problems = load_spending(dataset, plan)
         if len(_CACHE) >= 4:
             _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
+        _CACHE[key] = _read(plan, dataset)
     return _CACHE[key]
+
+
+def _read(plan: Plan, dataset: Dataset) -> MonitoringData:
+    realised, problems = load_monitoring(dataset, plan)
+    spending, spending_problems = load_spending(dataset, plan)
+    return MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
 
 
 _CACHE: dict[tuple, MonitoringData] = {}

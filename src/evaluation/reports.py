@@ -1347,8 +1347,7 @@ class _SharedInputs:
     def open(self) -> None:
         from evaluation.intake import SHARED_INPUTS_ENV
 
-        self.clear()
-        self.folder.mkdir(mode=0o700, parents=True)
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # cleared at the start of the run
         os.chmod(self.folder, 0o700)  # whatever the umask
         self._before = os.environ.get(SHARED_INPUTS_ENV)
         os.environ[SHARED_INPUTS_ENV] = str(self.folder)

@@ -146,9 +146,7 @@ def _hidden_levels(ctx: AnnualContext, year: int) -> frozenset[tuple[str, str]]:
     """The (territory, indicator) levels hidden in the protected barometer of ``year``."""
     if year == ctx.year:
         return ctx.protection.hidden_levels
-    if year in ctx.hidden_by_year:
-        return ctx.hidden_by_year[year]
-    return hidden_levels(ctx.barometer, year, ctx.rule)
+    return ctx.hidden_by_year.get(year, frozenset())  # every year of the data before ``ctx.year``
 
 
 def _legend(ctx: AnnualContext) -> str:

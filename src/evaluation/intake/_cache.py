@@ -138,8 +138,7 @@ def _remembered(
     """
     state = folder_state(folder)
     if state is None:  # a file cannot be read: the loader says which, and nothing is kept
-        frame, problems = load()
-        return frame, problems
+        return load()
     key = (kind, str(folder.resolve()), id(plan), extra, state)
     hit = _LOADED.pop(key, None)
     if hit is None:
