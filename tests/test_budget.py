@@ -1,9 +1,10 @@
-"""Budget execution and cost per outcome, on hand-made spending against the real plan.
+"""Budget execution and cost per outcome, on hand-made spending against the real plan, then on the demo data.
 
 Planned figures come from the plan's yearly MEL lines (``evaluation plan``): sheet 1 "2018 : 70 000
 euros ; 2019 : 70 000 euros ; ...", sheet 2 "15 000 € ; 0 ; 0 ; 0", sheet 6 15 000 € a year,
-sheet 5-A 20 000 € in 2018, sheet 13 "non chiffré". Every expected number below is computed by
-hand from these and the fixture rows.
+sheet 5-A 20 000 € in 2018, sheet 5c "2018 : 27 000 euros ; 2019 : 27 000 euros ; 2020 : 0 euros ;
+2021 : 0 euros", sheet 13 "non chiffré". Every expected number below is computed by hand from these
+and the fixture rows (or the demo's spending file, quoted where used).
 """
 
 from __future__ import annotations
@@ -13,15 +14,22 @@ import math
 import pandas as pd
 import pytest
 
+from evaluation import views
 from evaluation.budget import (
+    EXECUTION_COLUMNS,
+    MEL_FUNDER,
+    TOTALS_COLUMNS,
     cost_per_outcome,
     counts_persons_or_jobs,
+    execution_rate_pct,
     execution_table,
     execution_totals,
     planned_frame,
 )
 from evaluation.errors import InputError, UsageError
+from evaluation.io import load_dataset
 from evaluation.plan import load_plan
+from evaluation.tables import build_tables
 
 
 @pytest.fixture(scope="module")
@@ -62,18 +70,49 @@ def _row(table: pd.DataFrame, engagement: str, year: int | None = None) -> pd.Se
 
 def test_planned_frame_has_every_sheet_and_year_in_plan_order(plan):
     frame = planned_frame(plan)
-    assert list(frame.columns) == ["engagement", "year", "planned_eur"]
+    assert list(frame.columns) == ["engagement", "year", "planned_mel_eur"]
     assert len(frame) == 23 * 4
     assert list(frame["engagement"].drop_duplicates()) == [s.id for s in plan.engagements]
-    assert list(frame.loc[frame["engagement"] == "1", "planned_eur"]) == [70_000.0] * 4
+    assert list(frame.loc[frame["engagement"] == "1", "planned_mel_eur"]) == [70_000.0] * 4
     # Sheet 12: "2018 : 33 765 € ; 2019 : 61 875 € ; 2020 : 34 125 € ; 2021 : 31 603 €".
-    assert list(frame.loc[frame["engagement"] == "12", "planned_eur"]) == [33_765.0, 61_875.0, 34_125.0, 31_603.0]
+    assert list(frame.loc[frame["engagement"] == "12", "planned_mel_eur"]) == [
+        33_765.0,
+        61_875.0,
+        34_125.0,
+        31_603.0,
+    ]
 
 
 def test_planned_frame_keeps_zero_apart_from_no_figure(plan):
     frame = planned_frame(plan)
-    assert list(frame.loc[frame["engagement"] == "2", "planned_eur"]) == [15_000.0, 0.0, 0.0, 0.0]
-    assert frame.loc[frame["engagement"] == "13", "planned_eur"].isna().all()
+    assert list(frame.loc[frame["engagement"] == "2", "planned_mel_eur"]) == [15_000.0, 0.0, 0.0, 0.0]
+    assert frame.loc[frame["engagement"] == "13", "planned_mel_eur"].isna().all()
+
+
+# --------------------------------------------------------------------------------------------------
+# execution_rate_pct
+
+
+@pytest.mark.parametrize(
+    ("spent", "planned", "rate"),
+    [
+        (63_000.0, 70_000.0, 90.0),  # 63 000 / 70 000
+        (1_000.0, 0.0, math.nan),  # nothing planned: no rate, not infinity
+        (math.nan, 70_000.0, math.nan),  # not reported
+        (5_000.0, math.nan, math.nan),  # "non chiffré"
+        (0.0, 20_000.0, 0.0),  # a reported 0 is a rate of 0
+    ],
+)
+def test_execution_rate_of_numbers(spent, planned, rate):
+    result = execution_rate_pct(spent, planned)
+    assert isinstance(result, float)
+    assert result == pytest.approx(rate, nan_ok=True)
+
+
+def test_execution_rate_of_series_keeps_the_index():
+    rates = execution_rate_pct(pd.Series([35.0, 1.0], index=[7, 9]), pd.Series([70.0, 0.0], index=[7, 9]))
+    assert list(rates.index) == [7, 9]
+    assert rates[7] == pytest.approx(50.0) and math.isnan(rates[9])  # 35 / 70; planned 0
 
 
 # --------------------------------------------------------------------------------------------------
@@ -82,7 +121,15 @@ def test_planned_frame_keeps_zero_apart_from_no_figure(plan):
 
 def test_execution_table_shape(plan, spending):
     table = execution_table(plan, spending)
-    assert list(table.columns) == ["engagement", "year", "planned_eur", "spent_eur", "execution_pct"]
+    assert list(table.columns) == list(EXECUTION_COLUMNS)
+    assert list(EXECUTION_COLUMNS) == [
+        "engagement",
+        "year",
+        "planned_mel_eur",
+        "spent_mel_eur",
+        "execution_pct",
+        "spent_all_funders_eur",
+    ]
     assert len(table) == 23 * 4
     assert sorted(table["year"].unique()) == [2018, 2019, 2020, 2021]  # the 2022 row is not counted
 
@@ -90,34 +137,50 @@ def test_execution_table_shape(plan, spending):
 def test_execution_rate_by_hand(plan, spending):
     table = execution_table(plan, spending)
     first = _row(table, "1", 2018)
-    assert (first["planned_eur"], first["spent_eur"]) == (70_000.0, 63_000.0)
+    assert (first["planned_mel_eur"], first["spent_mel_eur"], first["spent_all_funders_eur"]) == (
+        70_000.0,
+        63_000.0,
+        63_000.0,
+    )
     assert first["execution_pct"] == pytest.approx(90.0)  # 63 000 / 70 000
-    both_funders = _row(table, "1", 2019)
-    assert both_funders["spent_eur"] == 49_000.0  # 35 000 MEL + 14 000 Région
-    assert both_funders["execution_pct"] == pytest.approx(70.0)  # 49 000 / 70 000
+
+
+def test_cofinancing_does_not_raise_the_rate(plan, spending):
+    """Sheet 1 in 2019: 35 000 € from the MEL and 14 000 € from the Région against 70 000 € of MEL plan.
+
+    The rate is the MEL's 35 000 / 70 000 = 50 %; every funder's 49 000 € is beside it, not divided by
+    the MEL's plan (that was 49 000 / 70 000 = 70 % before).
+    """
+    both_funders = _row(execution_table(plan, spending), "1", 2019)
+    assert (both_funders["spent_mel_eur"], both_funders["spent_all_funders_eur"]) == (35_000.0, 49_000.0)
+    assert both_funders["execution_pct"] == pytest.approx(50.0)
 
 
 def test_execution_nan_cases(plan, spending):
     table = execution_table(plan, spending)
     not_reported = _row(table, "1", 2020)
-    assert math.isnan(not_reported["spent_eur"]) and math.isnan(not_reported["execution_pct"])
+    assert math.isnan(not_reported["spent_mel_eur"]) and math.isnan(not_reported["execution_pct"])
+    assert math.isnan(not_reported["spent_all_funders_eur"])
     nothing_planned = _row(table, "2", 2019)  # planned 0, spent 1 000: no rate, not infinity
-    assert (nothing_planned["planned_eur"], nothing_planned["spent_eur"]) == (0.0, 1_000.0)
+    assert (nothing_planned["planned_mel_eur"], nothing_planned["spent_mel_eur"]) == (0.0, 1_000.0)
     assert math.isnan(nothing_planned["execution_pct"])
-    no_figure = _row(table, "13", 2018)  # "non chiffré", spent 5 000
-    assert math.isnan(no_figure["planned_eur"]) and no_figure["spent_eur"] == 5_000.0
+    no_figure = _row(table, "13", 2018)  # "non chiffré", 5 000 spent by no named funder
+    assert math.isnan(no_figure["planned_mel_eur"]) and math.isnan(no_figure["spent_mel_eur"])
+    assert no_figure["spent_all_funders_eur"] == 5_000.0  # counted among all funders, never as the MEL's
     assert math.isnan(no_figure["execution_pct"])
-    assert math.isnan(_row(table, "1", 2021)["spent_eur"])  # the 2022 row does not leak into 2021
+    assert math.isnan(_row(table, "1", 2021)["spent_mel_eur"])  # the 2022 row does not leak into 2021
 
 
-def test_funder_filter(plan, spending):
-    mel = execution_table(plan, spending, funder="MEL")
-    assert _row(mel, "1", 2019)["spent_eur"] == 35_000.0
-    assert _row(mel, "1", 2019)["execution_pct"] == pytest.approx(50.0)  # 35 000 / 70 000
-    assert math.isnan(_row(mel, "13", 2018)["spent_eur"])  # a row without funder never matches a filter
-    region = execution_table(plan, spending, funder=" région hauts-de-france ")  # case and spaces ignored
-    assert _row(region, "1", 2019)["execution_pct"] == pytest.approx(20.0)  # 14 000 / 70 000
-    assert math.isnan(_row(region, "1", 2018)["spent_eur"])
+def test_mel_rows_are_matched_ignoring_case_and_spaces(plan):
+    """' mel ' is the MEL's (6 000 + 1 500 = 7 500 / 15 000 = 50 %); 'Métropole' is not (all funders only)."""
+    assert MEL_FUNDER == "MEL"
+    spending = pd.DataFrame(
+        [("6", 2018, 6_000.0, " mel "), ("6", 2018, 1_500.0, "MEL"), ("6", 2018, 2_000.0, "Métropole")],
+        columns=["engagement", "year", "amount_eur", "funder"],
+    )
+    row = _row(execution_table(plan, spending), "6", 2018)
+    assert (row["spent_mel_eur"], row["spent_all_funders_eur"]) == (7_500.0, 9_500.0)
+    assert row["execution_pct"] == pytest.approx(50.0)
 
 
 def test_printed_engagement_ids_are_accepted(plan):
@@ -144,41 +207,45 @@ def test_unknown_engagement_is_an_input_error(plan):
 
 
 def test_totals_to_2019_by_hand(plan, spending):
+    """Sheet 1, 2018-2019: MEL 63 000 + 35 000 = 98 000 against 2 x 70 000 = 140 000: 70 %; every
+    funder 98 000 + 14 000 (Région) = 112 000 beside (that was 112 000 / 140 000 = 80 % before)."""
     totals = execution_totals(plan, spending, 2019)
-    assert list(totals.columns) == [
+    assert list(totals.columns) == list(TOTALS_COLUMNS)
+    assert list(TOTALS_COLUMNS) == [
         "engagement",
-        "planned_to_date_eur",
-        "spent_to_date_eur",
+        "planned_mel_to_date_eur",
+        "spent_mel_to_date_eur",
         "execution_pct",
         "years_reported",
+        "spent_all_funders_to_date_eur",
     ]
     assert list(totals["engagement"]) == [s.id for s in plan.engagements]
     first = _row(totals, "1")
-    assert (first["planned_to_date_eur"], first["spent_to_date_eur"]) == (140_000.0, 112_000.0)
-    assert first["execution_pct"] == pytest.approx(80.0)  # (63 000 + 49 000) / (2 x 70 000)
+    assert (first["planned_mel_to_date_eur"], first["spent_mel_to_date_eur"]) == (140_000.0, 98_000.0)
+    assert first["spent_all_funders_to_date_eur"] == 112_000.0
+    assert first["execution_pct"] == pytest.approx(70.0)
     assert first["years_reported"] == 2
-    second = _row(totals, "2")  # planned 15 000 + 0, spent 1 000
+    second = _row(totals, "2")  # planned 15 000 + 0, MEL spent 1 000
     assert second["execution_pct"] == pytest.approx(100 * 1_000 / 15_000)
 
 
 def test_totals_nan_cases(plan, spending):
     totals = execution_totals(plan, spending, 2019)
     silent = _row(totals, "3")  # 2 x 5 000 planned, nothing reported
-    assert silent["planned_to_date_eur"] == 10_000.0
-    assert math.isnan(silent["spent_to_date_eur"]) and math.isnan(silent["execution_pct"])
+    assert silent["planned_mel_to_date_eur"] == 10_000.0
+    assert math.isnan(silent["spent_mel_to_date_eur"]) and math.isnan(silent["execution_pct"])
+    assert math.isnan(silent["spent_all_funders_to_date_eur"])
     assert silent["years_reported"] == 0
-    unfigured = _row(totals, "13")
-    assert math.isnan(unfigured["planned_to_date_eur"]) and unfigured["spent_to_date_eur"] == 5_000.0
-    assert math.isnan(unfigured["execution_pct"])
+    unfigured = _row(totals, "13")  # "non chiffré"; 5 000 spent, no funder named: not the MEL's
+    assert math.isnan(unfigured["planned_mel_to_date_eur"]) and math.isnan(unfigured["spent_mel_to_date_eur"])
+    assert unfigured["spent_all_funders_to_date_eur"] == 5_000.0
+    assert math.isnan(unfigured["execution_pct"]) and unfigured["years_reported"] == 0
     zero_planned = _row(execution_totals(plan, spending, 2018), "4")  # sheet 4 plans 0 in 2018
-    assert zero_planned["planned_to_date_eur"] == 0.0 and math.isnan(zero_planned["execution_pct"])
+    assert zero_planned["planned_mel_to_date_eur"] == 0.0 and math.isnan(zero_planned["execution_pct"])
 
 
-def test_totals_first_year_and_funder(plan, spending):
-    assert _row(execution_totals(plan, spending, 2018), "1")["execution_pct"] == pytest.approx(90.0)
-    mel = _row(execution_totals(plan, spending, 2019, funder="MEL"), "1")
-    assert mel["spent_to_date_eur"] == 98_000.0  # 63 000 + 35 000
-    assert mel["execution_pct"] == pytest.approx(70.0)  # 98 000 / 140 000
+def test_totals_first_year(plan, spending):
+    assert _row(execution_totals(plan, spending, 2018), "1")["execution_pct"] == pytest.approx(90.0)  # 63 / 70
 
 
 def test_totals_year_outside_plan(plan, spending):
@@ -268,6 +335,35 @@ def test_no_spending_at_all():
     """A first-year dataset may have monitoring values and no spending file yet: nothing spent is NaN, no error."""
     plan = load_plan()
     empty = pd.DataFrame(columns=["engagement", "year", "amount_eur", "funder"])
-    table = execution_table(plan, empty, funder="MEL")
-    assert table["spent_eur"].isna().all()
-    assert execution_totals(plan, empty, 2021, funder="MEL")["spent_to_date_eur"].isna().all()
+    table = execution_table(plan, empty)
+    assert table["spent_mel_eur"].isna().all() and table["spent_all_funders_eur"].isna().all()
+    assert execution_totals(plan, empty, 2021)["spent_mel_to_date_eur"].isna().all()
+
+
+# --------------------------------------------------------------------------------------------------
+# The demo data: the exported rate is the report's
+
+
+def test_exported_rate_of_sheet_5c_is_the_reports():
+    """Sheet 5c, 2018-2021, from data/demo/spending/depenses_mel.csv (lines 19-22: MEL 18 957 and 25 874, FEDER
+    81 350 and 49 752) and the plan's 27 000 € a year in 2018-2019, 0 after.
+
+    MEL 18 957 + 25 874 = 44 831 against 54 000: 83.02 %, the rate of the engagement report; every
+    funder 44 831 + 81 350 + 49 752 = 175 933, which the export divided by 54 000 before (325.8 %).
+    Per year: 18 957 / 27 000 = 70.21 %, 25 874 / 27 000 = 95.83 %.
+    """
+    tables = build_tables(load_plan(), load_dataset(), 2021)
+    total = _row(tables["execution_cumulee"], "5c")
+    assert (total["planned_mel_to_date_eur"], total["spent_mel_to_date_eur"]) == (54_000.0, 44_831.0)
+    assert total["spent_all_funders_to_date_eur"] == 175_933.0
+    assert total["execution_pct"] == pytest.approx(83.0203704)
+    yearly = tables["execution_budgetaire"]
+    assert _row(yearly, "5c", 2018)["execution_pct"] == pytest.approx(70.2111111)
+    assert _row(yearly, "5c", 2019)["execution_pct"] == pytest.approx(95.8296296)
+    assert _row(yearly, "5c", 2019)["spent_all_funders_eur"] == 75_626.0  # 25 874 + 49 752
+    # The engagement report renders the same row: 83 % (0 decimals), every funder's 175 933 € beside.
+    markup = views.execution_block(views.engagement_context("5c", 2021)).markup
+    row = markup[markup.index("<td>2018-2021</td>") :].split("</tr>")[0]
+    cells = [cell.removesuffix("</td>") for cell in row.split('<td class="num">')[1:]]
+    cells = [cell.replace("\u202f", " ").replace("\xa0", " ") for cell in cells]  # the formats' thin spaces
+    assert cells == ["54 000 €", "44 831 €", "83 %", "175 933 €", "2 sur 4"]

@@ -541,6 +541,99 @@ def test_lower_bound_on_the_path_is_enough():
     assert gap.status is Status.ON_TRACK
 
 
+# --------------------------------------------------------------------------------------------------
+# Rule 2: what a lower bound proves depends on the direction
+
+#: A ceiling on a total, "no more than 100 over 2018-2021": cumulative count to decrease, no baseline,
+#: so no start point and expected(Y) = 100 every year (rule 3).
+CEILING = make_indicator(direction=Direction.DECREASE, value=100)
+#: "Hold the total at 100", cumulative count to maintain: band 100 +- 0.10 * 100 = [90, 110] (rule 5).
+HELD_TOTAL = make_indicator(direction=Direction.MAINTAIN, value=100)
+#: 2019 missing: the partial sum 20 + 30 + 25 = 75 is a lower bound of the 2018-2021 total.
+PARTIAL = {2018: 20, 2020: 30, 2021: 25}
+LOWER_BOUND_NOTE = "no value for 2019: the sum over 2018-2021 is a lower bound"
+NOT_GIVEN_NOTE = "achievement not given: the missing years can only raise the sum"
+
+
+def test_lower_bound_under_a_ceiling_is_not_achieved():
+    """75 <= 100, but the missing 2019 may hold 26 or more and put the total above 100: no_data.
+
+    Before the fix: achieved, with achievement 100 / 75 = 133.3 % (rule 4 without baseline) and gap
+    75 - 100 = -25, both overstating the progress: now None.
+    """
+    gap = assess(CEILING, PARTIAL, 2021)
+    assert (gap.status, gap.realised, gap.target, gap.expected) == (Status.NO_DATA, 75, 100, 100)
+    assert (gap.achievement_pct, gap.gap_to_expected) == (None, None)
+    assert gap.note == f"{LOWER_BOUND_NOTE}; {NOT_GIVEN_NOTE}"
+
+
+def test_lower_bound_above_a_ceiling_is_behind():
+    """2018 + 2020 = 60 + 50 = 110 > 100 at the deadline: the true total is at least 110, behind for sure."""
+    gap = assess(CEILING, {2018: 60, 2020: 50}, 2021)
+    assert (gap.status, gap.realised, gap.achievement_pct) == (Status.BEHIND, 110, None)
+    assert gap.note == f"no value for 2019, 2021: the sum over 2018-2021 is a lower bound; {NOT_GIVEN_NOTE}"
+
+
+@pytest.mark.parametrize(
+    ("values", "status"),
+    [
+        ({2018: 120}, Status.BEHIND),  # 120 > expected 100 + 0.10 * |100| = 110: above the path for sure
+        ({2018: 105}, Status.NO_DATA),  # 105 <= 110 is on the path, but 2019 may push it above
+    ],
+)
+def test_lower_bound_under_a_ceiling_before_its_deadline(values, status):
+    """2019, 2019 missing: the 2018 value alone is a lower bound; expected(2019) = 100 (no start point)."""
+    assert assess(CEILING, values, 2019).status is status
+
+
+def test_ceiling_met_before_its_deadline_is_only_on_track():
+    """Complete 2018-2019, 30 + 40 = 70 <= 100; yet 2020-2021 can only raise the total: on_track
+    (70 <= expected 100 + 10), not achieved. At the deadline, complete 70 + 10 + 15 = 95 <= 100: achieved."""
+    assert assess(CEILING, {2018: 30, 2019: 40}, 2019).status is Status.ON_TRACK
+    assert assess(CEILING, {2018: 30, 2019: 40, 2020: 10, 2021: 15}, 2021).status is Status.ACHIEVED
+
+
+def test_lower_bound_within_a_decreasing_range_has_no_position():
+    """Cumulative decrease "50 to 100": t = the max, 100 (rule 6); 75 is within, but the true total may
+    be above 100: no_data, and no range position (above_max alone would be proven)."""
+    falling = make_indicator(direction=Direction.DECREASE, low=50, high=100)
+    gap = assess(falling, PARTIAL, 2021)
+    assert (gap.status, gap.target, gap.range_position) == (Status.NO_DATA, 100, None)
+    above = assess(falling, {2018: 60, 2020: 50}, 2021)  # 110 > 100
+    assert (above.status, above.range_position) == (Status.BEHIND, "above_max")
+
+
+@pytest.mark.parametrize(
+    ("values", "status"),
+    [
+        ({2018: 50, 2020: 55}, Status.NO_DATA),  # 105 is within [90, 110], but 2019 and 2021 may add more
+        ({2018: 50, 2020: 70}, Status.BEHIND),  # 120 > 110: above the band for sure
+        ({2018: 50, 2020: 30}, Status.NO_DATA),  # 80 < 90: the missing years may bring it into the band
+    ],
+)
+def test_lower_bound_of_a_total_to_maintain(values, status):
+    gap = assess(HELD_TOTAL, values, 2021)
+    assert gap.status is status
+    assert (gap.achievement_pct, gap.gap_to_expected) == (None, None)
+
+
+def test_lower_bound_above_a_band_to_maintain():
+    """Range "90 to 110" to maintain: 50 + 70 = 120 > 110 is above the max for sure: behind, above_max."""
+    band = make_indicator(direction=Direction.MAINTAIN, low=90, high=110)
+    gap = assess(band, {2018: 50, 2020: 70}, 2021)
+    assert (gap.status, gap.range_position) == (Status.BEHIND, "above_max")
+    assert assess(band, {2018: 50, 2020: 50}, 2021).status is Status.NO_DATA  # 100, within: not proven
+
+
+def test_lower_bound_of_an_increase_still_proves_it_met():
+    """The same partial sum 75 against an increase target of 70 by 2021: 75 >= 70 whatever 2019 was:
+    achieved, achievement 75 / 70 = 107.14 % (a lower bound of the true one), gap 75 - 70 = 5."""
+    gap = assess(make_indicator(value=70), PARTIAL, 2021)
+    assert (gap.status, gap.realised, gap.gap_to_expected) == (Status.ACHIEVED, 75, 5)
+    assert gap.achievement_pct == pytest.approx(107.1428571)
+    assert gap.note == LOWER_BOUND_NOTE
+
+
 def test_cumulative_after_its_deadline_is_judged_at_the_deadline():
     """'300 by 2019': 100 + 150 = 250 by 2019 < 300: behind in 2021 too, whatever was done in 2020-2021."""
     by_2019 = make_indicator(value=300, year=2019)

@@ -1,23 +1,28 @@
-"""Budget execution: the MEL's planned yearly financing against the spending reported, and costs per outcome.
+"""Budget execution: the MEL's planned yearly financing against the MEL's spending, and costs per outcome.
 
 No I/O: the spending and realised values come from the caller, already validated
 (:mod:`evaluation.intake`). Definitions used by every function of this module:
 
-``planned_eur``
+``planned_mel_eur``
     The plan's yearly MEL financing line of the sheet (``Budget.mel_financing_eur``: "Financement
     MEL", "Financement mobilisable MEL" ...), in euros, as the plan writes it. It is the MEL's
     financing only: never the sheet's total cost, nor the co-financers' shares. NaN when the plan
     gives no figure for that year (sheets 13, 15, gouvernance: "non chiffré"); 0 when it writes 0.
-``spent_eur``
-    The sum of ``amount_eur`` over the spending rows of that engagement and year. Every funder is
-    summed (MEL, FEDER, Région ...) unless a ``funder`` is given: then only the rows whose ``funder``
-    equals it (ignoring case and surrounding spaces; rows without a funder never match). NaN when no
-    row is left ("not reported"), which is not the same as a reported 0.
+``spent_mel_eur``
+    The sum of ``amount_eur`` over the spending rows of that engagement and year whose ``funder`` is
+    the MEL (:data:`MEL_FUNDER`, ignoring case and surrounding spaces; rows without a funder are not
+    the MEL's). NaN when no such row ("not reported"), which is not the same as a reported 0.
 ``execution_pct``
-    ``spent_eur / planned_eur * 100``. NaN when ``planned_eur`` is NaN or 0 (no planned MEL money: no
-    rate, even when something was spent) or when ``spent_eur`` is NaN. Since the planned side is MEL
-    money only, ``funder="MEL"`` gives the like-for-like rate; with every funder, co-financing
-    pushes the rate up.
+    :func:`execution_rate_pct`: ``spent_mel_eur / planned_mel_eur * 100``, the MEL's money against
+    the MEL's plan, like for like. NaN when ``planned_mel_eur`` is NaN or 0 (no planned MEL money:
+    no rate, even when something was spent) or when ``spent_mel_eur`` is NaN. This is the rate of the
+    engagement and yearly reports and of the exported tables: one computation.
+``spent_all_funders_eur``
+    The sum of ``amount_eur`` over every spending row of that engagement and year, whatever the
+    funder (MEL, FEDER, Région ..., or none named). NaN when no row. Shown beside the MEL figures,
+    never divided by the MEL's plan: with co-financing it would overstate the execution (sheet 5c of
+    the demo data, 2018-2021: 175 933 € from every funder against 54 000 € of MEL plan would read
+    325.8 %, while the MEL spent 44 831 €, 83.0 %).
 
 Spending rows name the engagement by its sheet id (printed forms such as ``"5-A"`` are accepted);
 rows of years outside 2018-2021 are not counted; other columns (comment, file, line ...) are ignored.
@@ -26,7 +31,9 @@ rows of years outside 2018-2021 are not counted; other columns (comment, file, l
 from __future__ import annotations
 
 import math
+from typing import overload
 
+import numpy as np
 import pandas as pd
 
 from evaluation.config import PLAN_YEARS
@@ -34,13 +41,20 @@ from evaluation.errors import InputError, UsageError
 from evaluation.plan import Cumulation, Indicator, Measure, Plan, normalize_engagement_id
 
 __all__ = [
+    "MEL_FUNDER",
     "PERSON_OR_JOB_UNITS",
+    "EXECUTION_COLUMNS",
+    "TOTALS_COLUMNS",
     "planned_frame",
+    "execution_rate_pct",
     "execution_table",
     "execution_totals",
     "counts_persons_or_jobs",
     "cost_per_outcome",
 ]
+
+#: The funder whose spending the execution rate compares with the plan's MEL lines.
+MEL_FUNDER = "MEL"
 
 #: Units (lower case, as the plan writes them) of the count indicators that count people or jobs,
 #: the outcomes a cost per outcome makes sense for. A unit matches when it equals a word of this
@@ -64,8 +78,17 @@ PERSON_OR_JOB_UNITS: tuple[str, ...] = (
     "retours",
 )
 
-EXECUTION_COLUMNS = ("engagement", "year", "planned_eur", "spent_eur", "execution_pct")
-TOTALS_COLUMNS = ("engagement", "planned_to_date_eur", "spent_to_date_eur", "execution_pct", "years_reported")
+#: Columns of :func:`execution_table`, in order: the MEL's figures, then every funder's spending.
+EXECUTION_COLUMNS = ("engagement", "year", "planned_mel_eur", "spent_mel_eur", "execution_pct", "spent_all_funders_eur")
+#: Columns of :func:`execution_totals`, in order.
+TOTALS_COLUMNS = (
+    "engagement",
+    "planned_mel_to_date_eur",
+    "spent_mel_to_date_eur",
+    "execution_pct",
+    "years_reported",
+    "spent_all_funders_to_date_eur",
+)
 COST_COLUMNS = (
     "indicator_id",
     "engagement",
@@ -80,65 +103,89 @@ COST_COLUMNS = (
 def planned_frame(plan: Plan) -> pd.DataFrame:
     """The MEL's planned yearly financing: one row per sheet (plan order) and year 2018-2021.
 
-    Columns ``engagement`` (sheet id), ``year`` (int), ``planned_eur`` (float: the plan's yearly MEL
-    line; NaN where the plan gives no figure, 0 where it writes 0).
+    Columns ``engagement`` (sheet id), ``year`` (int), ``planned_mel_eur`` (float: the plan's yearly
+    MEL line; NaN where the plan gives no figure, 0 where it writes 0).
     """
     rows = [
         (sheet.id, year, _float(sheet.budget.mel_financing_eur.get(year)))
         for sheet in plan.engagements
         for year in PLAN_YEARS
     ]
-    frame = pd.DataFrame(rows, columns=["engagement", "year", "planned_eur"])
-    return frame.astype({"year": "int64", "planned_eur": "float64"})
+    frame = pd.DataFrame(rows, columns=["engagement", "year", "planned_mel_eur"])
+    return frame.astype({"year": "int64", "planned_mel_eur": "float64"})
 
 
-def execution_table(plan: Plan, spending: pd.DataFrame, funder: str | None = None) -> pd.DataFrame:
-    """Planned MEL financing, spending and execution rate per engagement and year.
+@overload
+def execution_rate_pct(spent_mel_eur: float, planned_mel_eur: float) -> float: ...
+@overload
+def execution_rate_pct(spent_mel_eur: pd.Series, planned_mel_eur: pd.Series) -> pd.Series: ...
+def execution_rate_pct(spent_mel_eur: float | pd.Series, planned_mel_eur: float | pd.Series) -> float | pd.Series:
+    """The execution rate, in %: ``spent_mel_eur / planned_mel_eur * 100`` (module docstring).
+
+    NaN where the planned amount is NaN or 0 or the spending is NaN. Takes two numbers, or two
+    Series on the same index (compared position by position).
+    """
+    spent = np.asarray(spent_mel_eur, dtype="float64")
+    planned = np.asarray(planned_mel_eur, dtype="float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rate = np.where(planned != 0, spent / planned * 100, np.nan)
+    if isinstance(spent_mel_eur, pd.Series):
+        return pd.Series(rate, index=spent_mel_eur.index, dtype="float64")
+    return float(rate)
+
+
+def execution_table(plan: Plan, spending: pd.DataFrame) -> pd.DataFrame:
+    """Planned MEL financing, the MEL's spending and the execution rate per engagement and year; every funder beside.
 
     One row per sheet of the plan (plan order) and year 2018-2021, whether or not anything was spent.
-    Columns ``engagement``, ``year``, ``planned_eur``, ``spent_eur``, ``execution_pct`` as defined in
-    the module docstring; ``funder`` restricts ``spent_eur`` to one funder (e.g. ``"MEL"``).
+    Columns :data:`EXECUTION_COLUMNS`: ``engagement``, ``year``, ``planned_mel_eur``,
+    ``spent_mel_eur``, ``execution_pct``, ``spent_all_funders_eur``, as defined in the module docstring.
 
     Raises :class:`InputError` when a spending row names an engagement the plan does not have.
     """
-    planned = planned_frame(plan)
-    spent = _spent(plan, spending, funder)
-    table = planned.merge(spent, on=["engagement", "year"], how="left")
-    table["execution_pct"] = _rate(table["spent_eur"], table["planned_eur"])
+    table = (
+        planned_frame(plan)
+        .merge(_spent(plan, spending, MEL_FUNDER, "spent_mel_eur"), on=["engagement", "year"], how="left")
+        .merge(_spent(plan, spending, None, "spent_all_funders_eur"), on=["engagement", "year"], how="left")
+    )
+    table["execution_pct"] = execution_rate_pct(table["spent_mel_eur"], table["planned_mel_eur"])
     return table[list(EXECUTION_COLUMNS)]
 
 
-def execution_totals(plan: Plan, spending: pd.DataFrame, year: int, funder: str | None = None) -> pd.DataFrame:
+def execution_totals(plan: Plan, spending: pd.DataFrame, year: int) -> pd.DataFrame:
     """Execution to date: one row per sheet (plan order), over the years 2018..``year``.
 
-    Columns:
+    Columns :data:`TOTALS_COLUMNS`:
 
-    ``planned_to_date_eur``
-        Sum of ``planned_eur`` for 2018..``year``; NaN when the plan gives no figure for any of them.
-    ``spent_to_date_eur``
-        Sum of ``spent_eur`` for 2018..``year`` (with the ``funder`` filter, if any); NaN when no year
-        was reported. A year not reported counts as nothing spent, so the rate to date is a lower
-        bound when ``years_reported`` is below the number of years.
+    ``planned_mel_to_date_eur``
+        Sum of ``planned_mel_eur`` for 2018..``year``; NaN when the plan gives no figure for any of them.
+    ``spent_mel_to_date_eur``
+        Sum of ``spent_mel_eur`` for 2018..``year``; NaN when no year was reported. A year not
+        reported counts as nothing spent, so the rate to date is a lower bound when
+        ``years_reported`` is below the number of years.
     ``execution_pct``
-        ``spent_to_date_eur / planned_to_date_eur * 100``; NaN when either is NaN or the planned
-        amount is 0.
+        :func:`execution_rate_pct` of the two: ``spent_mel_to_date_eur / planned_mel_to_date_eur * 100``;
+        NaN when either is NaN or the planned amount is 0.
     ``years_reported``
-        How many of the years 2018..``year`` have at least one spending row (after the filter).
+        How many of the years 2018..``year`` have at least one spending row of the MEL.
+    ``spent_all_funders_to_date_eur``
+        Sum of ``spent_all_funders_eur`` for 2018..``year`` (every funder); NaN when no row. Not
+        divided by the MEL's plan.
 
     Raises :class:`UsageError` when ``year`` is not one of 2018-2021.
     """
     _check_year(year)
-    table = execution_table(plan, spending, funder)
-    window = table[table["year"] <= year]
-    grouped = window.groupby("engagement", sort=False)
+    table = execution_table(plan, spending)
+    grouped = table[table["year"] <= year].groupby("engagement", sort=False)
     totals = pd.DataFrame(
         {
-            "planned_to_date_eur": grouped["planned_eur"].sum(min_count=1),
-            "spent_to_date_eur": grouped["spent_eur"].sum(min_count=1),
-            "years_reported": grouped["spent_eur"].count().astype("int64"),
+            "planned_mel_to_date_eur": grouped["planned_mel_eur"].sum(min_count=1),
+            "spent_mel_to_date_eur": grouped["spent_mel_eur"].sum(min_count=1),
+            "years_reported": grouped["spent_mel_eur"].count().astype("int64"),
+            "spent_all_funders_to_date_eur": grouped["spent_all_funders_eur"].sum(min_count=1),
         }
     ).reset_index()
-    totals["execution_pct"] = _rate(totals["spent_to_date_eur"], totals["planned_to_date_eur"])
+    totals["execution_pct"] = execution_rate_pct(totals["spent_mel_to_date_eur"], totals["planned_mel_to_date_eur"])
     return totals[list(TOTALS_COLUMNS)]
 
 
@@ -159,8 +206,10 @@ def cost_per_outcome(
     with or without a target figure. Columns:
 
     ``spent_to_date_eur``
-        The engagement's ``spent_to_date_eur`` of :func:`execution_totals` (2018..``year``, same
-        ``funder`` filter).
+        The engagement's spending of 2018..``year``: every funder by default (the
+        ``spent_all_funders_to_date_eur`` of :func:`execution_totals`), or only the rows whose
+        ``funder`` is ``funder`` (ignoring case and surrounding spaces: ``"MEL"`` gives
+        ``spent_mel_to_date_eur``). NaN when no row.
     ``outcomes_to_date``
         From ``realised`` (columns ``indicator_id``, ``year``, ``value``: one row per indicator and
         year, a cumulative indicator's value being the year's increment): the sum of the values of
@@ -177,17 +226,19 @@ def cost_per_outcome(
 
     Raises :class:`UsageError` when ``year`` is not one of 2018-2021.
     """
-    totals = execution_totals(plan, spending, year, funder)
-    spent_by_sheet = dict(zip(totals["engagement"], totals["spent_to_date_eur"], strict=True))
+    _check_year(year)
+    spent = _spent(plan, spending, funder, "spent_eur")
+    spent = spent[(spent["year"] >= PLAN_YEARS[0]) & (spent["year"] <= year)]
+    spent_by_sheet = spent.groupby("engagement")["spent_eur"].sum(min_count=1).to_dict()
     window = realised[(realised["year"] >= PLAN_YEARS[0]) & (realised["year"] <= year)]
     rows = []
     for indicator in plan.indicators():
         if not counts_persons_or_jobs(indicator):
             continue
-        spent = spent_by_sheet[indicator.engagement]
+        spent_eur = spent_by_sheet.get(indicator.engagement, math.nan)
         outcomes = _outcomes_to_date(indicator, window, year)
-        cost = spent / outcomes if outcomes and not math.isnan(outcomes) else math.nan
-        rows.append((indicator.id, indicator.engagement, indicator.label, indicator.unit, spent, outcomes, cost))
+        cost = spent_eur / outcomes if outcomes and not math.isnan(outcomes) else math.nan
+        rows.append((indicator.id, indicator.engagement, indicator.label, indicator.unit, spent_eur, outcomes, cost))
     frame = pd.DataFrame(rows, columns=list(COST_COLUMNS))
     return frame.astype(
         {"spent_to_date_eur": "float64", "outcomes_to_date": "float64", "cost_per_outcome_eur": "float64"}
@@ -201,18 +252,17 @@ def _float(value: float | None) -> float:
     return math.nan if value is None else float(value)
 
 
-def _rate(spent: pd.Series, planned: pd.Series) -> pd.Series:
-    """``spent / planned * 100``, NaN where planned is NaN or 0 or spent is NaN."""
-    return spent / planned.where(planned != 0) * 100
-
-
 def _check_year(year: int) -> None:
     if year not in PLAN_YEARS:
         raise UsageError(f"year {year} is outside the plan's years {PLAN_YEARS[0]}-{PLAN_YEARS[-1]}")
 
 
-def _spent(plan: Plan, spending: pd.DataFrame, funder: str | None) -> pd.DataFrame:
-    """``engagement, year, spent_eur`` for the (engagement, year) pairs that have spending rows."""
+def _spent(plan: Plan, spending: pd.DataFrame, funder: str | None, column: str) -> pd.DataFrame:
+    """``engagement, year, <column>``: the sum of ``amount_eur`` per (engagement, year) pair with spending rows.
+
+    Every row when ``funder`` is None, else the rows whose ``funder`` equals it (case and surrounding
+    spaces ignored; a row without a funder never matches).
+    """
     rows = spending.assign(engagement=spending["engagement"].map(lambda v: normalize_engagement_id(str(v))))
     _check_engagements(plan, rows["engagement"])
     if funder is not None:
@@ -221,7 +271,7 @@ def _spent(plan: Plan, spending: pd.DataFrame, funder: str | None) -> pd.DataFra
         rows = rows[mask.astype(bool).to_numpy()]  # a boolean array keeps the columns of an empty frame
     rows = rows.astype({"year": "int64", "amount_eur": "float64"})
     grouped = rows.groupby(["engagement", "year"], as_index=False)["amount_eur"].sum(min_count=1)
-    return grouped.rename(columns={"amount_eur": "spent_eur"})
+    return grouped.rename(columns={"amount_eur": column})
 
 
 def _check_engagements(plan: Plan, engagements: pd.Series) -> None:

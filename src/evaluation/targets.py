@@ -11,13 +11,28 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
    ``realised_cumulated``) are still filled by rule 2, nothing else is computed.
 2. **Realised value at Y.** ``cumulative``: the sum of the values present for the years
    ``plan_start..min(Y, target.year)`` (a target "by 2019" is judged on what was done by 2019, also
-   in later years; a lower bound when some years are missing: the note names them; a lower bound
-   that already meets the target, or is on its path, is enough to say so, otherwise the status is
-   ``no_data``). ``per_year``: the
-   value of ``Y``, and ``realised_cumulated`` = the sum of the values present for ``plan_start..Y``
-   (same note). ``level``: the value of ``Y``. When the value of ``Y`` itself is missing the status is
-   ``no_data`` (the cumulative sum of the other years is still reported, with the achievement and the
-   gap it gives), unless rule 7 makes it ``not_due``.
+   in later years). ``per_year``: the value of ``Y``, and ``realised_cumulated`` = the sum of the
+   values present for ``plan_start..Y``. ``level``: the value of ``Y``. A sum with missing years is
+   a *lower bound* of the true sum (a year's value is a count or an amount, never negative: the
+   intake refuses negative ones); the note names the missing years. For ``per_year`` and ``level``
+   indicators, a missing value of ``Y`` makes the status ``no_data``, unless rule 7 makes it
+   ``not_due``. For a ``cumulative`` indicator with missing years (``Y`` among them or not), the
+   status judged on the lower bound (rule 5) is kept only when the true sum, which can only be
+   higher, gets it too:
+
+   * ``increase``: ``achieved`` (the true sum meets the target too) or ``on_track`` (it is at least
+     on the path);
+   * ``decrease``: ``behind`` (the true sum is above the target or its path too), never
+     ``achieved`` nor ``on_track``: the missing years may hold what puts the sum above the target;
+   * ``maintain``: ``behind`` when the bound is already above the band (``> t + tolerance * |t|``,
+     or the range's max), never ``achieved``.
+
+   Otherwise the status is ``no_data`` (or ``not_due``, rule 7). The lower bound is still reported
+   as ``realised``; what it gives under rule 4 follows the same logic: for ``increase``,
+   ``achievement_pct`` and ``gap_to_expected`` are lower bounds of the true ones and are given; for
+   ``decrease`` they would *overstate* the progress (upper bounds) and for ``maintain`` say nothing
+   of the distance to the band, so both are None, and ``range_position`` is kept only when it is
+   ``above_max`` (the true sum is above the max too).
 3. **Linear path.** Start point: ``(baseline.year, baseline.value)``, with :data:`REFERENCE_YEAR` when
    the baseline has no year. Without a baseline: ``(plan_start - 1, 0)`` for cumulative indicators and
    for increasing count or amount ``level`` indicators (nothing done before the plan); no start point
@@ -31,7 +46,8 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
    baseline, which also handles decreasing indicators where ``t < b``); None when ``t == b``.
    Without a baseline: ``increase`` and ``maintain``: ``realised / t * 100``; ``decrease``:
    ``t / realised * 100`` (100 when ``realised == 0``); None when ``t == 0``. None when ``realised``
-   is None. For ``per_year`` indicators it is the achievement of the year ``Y`` alone.
+   is None. For ``per_year`` indicators it is the achievement of the year ``Y`` alone. On a lower
+   bound (rule 2), given for ``increase`` indicators only.
 5. **Status when the value of Y is there.** ``achieved`` when the target is met: ``increase``:
    ``realised >= t``; ``decrease``: ``realised <= t``; ``maintain``: ``|realised - t| <= tolerance *
    |t|``. Otherwise ``behind`` when ``Y >= target.year``. Otherwise (before the deadline)
@@ -39,7 +55,10 @@ a year that is absent, None or NaN is *missing*. The rules, each one the definit
    change ``|t - s|`` (``|t|`` when there is no start point): ``increase``: ``realised >= expected -
    tolerance * |t - s|``; ``decrease``: ``realised <= expected + tolerance * |t - s|``; a
    ``maintain`` target has no path to be on: a year outside its band is ``behind``. For ``per_year``
-   indicators the year's value is compared with the final ``t`` (met) and with ``expected(Y)``.
+   indicators the year's value is compared with the final ``t`` (met) and with ``expected(Y)``. A
+   ``cumulative`` ``decrease`` target (a ceiling on a total) is not ``achieved`` before its deadline,
+   whatever the sum so far: the sum to date is a lower bound of the sum at the deadline (the years to
+   come can only raise it), so it is at best ``on_track``.
 6. **Ranges** ("50 à 100"): ``t`` is the min for an increasing indicator, the max for a decreasing
    one; a ``maintain`` range is met by any value within [min, max]. ``range_position`` is
    ``below_min`` (realised < min), ``within`` or ``above_max`` (realised > max). Above the max is still
@@ -265,8 +284,17 @@ def assess(
     span = abs(target - start[1]) if start is not None else abs(target)
     judged = _status(indicator, realised, target, expected, span, year, tolerance) if realised is not None else None
     complete = not missing if cumulative else year in present
-    if complete or judged in (Status.ACHIEVED, Status.ON_TRACK):
-        status = judged  # a lower bound that meets the target or its path is enough
+    lower_bound = cumulative and not complete and realised is not None
+    achievement = _achievement(indicator, realised, target)
+    gap = None if realised is None or expected is None else realised - expected
+    if lower_bound and indicator.direction is not Direction.INCREASE:
+        # A lower bound bounds a decrease's (or a band's) progress the wrong way: not given.
+        achievement, gap = None, None
+        position = position if position == "above_max" else None
+        notes.append("achievement not given: the missing years can only raise the sum")
+    settled = lower_bound and _settled_by_lower_bound(indicator, judged, realised, target, tolerance)
+    if judged is not None and (complete or settled):
+        status = judged
     else:
         nothing_expected = expected is None or (start is not None and expected == start[1])
         status = (
@@ -285,9 +313,9 @@ def assess(
         realised_cumulated=cumulated,
         target=target,
         target_max=indicator.target.max,
-        achievement_pct=_achievement(indicator, realised, target),
+        achievement_pct=achievement,
         expected=expected,
-        gap_to_expected=None if realised is None or expected is None else realised - expected,
+        gap_to_expected=gap,
         range_position=position,
         note=_join(notes),
     )
@@ -352,7 +380,10 @@ def _status(
     year: int,
     tolerance: float,
 ) -> Status:
-    """Rules 5 and 6: met, else behind from the deadline on, else on the path within ``tolerance * span``."""
+    """Rules 5 and 6: met, else behind from the deadline on, else on the path within ``tolerance * span``.
+
+    A cumulative decrease met before its deadline is only on the path (rule 5).
+    """
     direction = indicator.direction
     if direction is Direction.MAINTAIN and indicator.target.is_range:
         met = indicator.target.min <= realised <= indicator.target.max  # type: ignore[operator]
@@ -362,7 +393,12 @@ def _status(
             Direction.DECREASE: realised <= target,
             Direction.MAINTAIN: abs(realised - target) <= tolerance * abs(target),
         }[direction]
-    if met:
+    ceiling_not_due = (
+        direction is Direction.DECREASE
+        and indicator.cumulation is Cumulation.CUMULATIVE
+        and year < indicator.target.year
+    )
+    if met and not ceiling_not_due:
         return Status.ACHIEVED
     if year >= indicator.target.year or expected is None:
         return Status.BEHIND
@@ -373,6 +409,24 @@ def _status(
         Direction.MAINTAIN: False,
     }[direction]
     return Status.ON_TRACK if on_track else Status.BEHIND
+
+
+def _settled_by_lower_bound(
+    indicator: Indicator, judged: Status | None, realised: float | None, target: float, tolerance: float
+) -> bool:
+    """Rule 2: True when ``judged``, the status of the lower bound ``realised``, is the status of any higher sum too.
+
+    ``increase``: achieved, or at least on track; ``decrease``: behind; ``maintain``: behind above the band.
+    """
+    direction = indicator.direction
+    if direction is Direction.INCREASE:
+        return judged in (Status.ACHIEVED, Status.ON_TRACK)
+    if judged is not Status.BEHIND or realised is None:
+        return False
+    if direction is Direction.DECREASE:
+        return True
+    top = indicator.target.max if indicator.target.is_range else target + tolerance * abs(target)
+    return realised > top  # type: ignore[operator]
 
 
 def _achievement(indicator: Indicator, realised: float | None, target: float) -> float | None:

@@ -18,7 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from evaluation.audit import Finding, audit_plan, findings_for
-from evaluation.budget import cost_per_outcome, execution_table, execution_totals
+from evaluation.budget import cost_per_outcome, execution_rate_pct, execution_table, execution_totals
 from evaluation.config import PLAN_YEARS
 from evaluation.errors import UsageError, _display_path
 from evaluation.formatting import (
@@ -527,9 +527,9 @@ def trajectory_chart(ctx: EngagementContext) -> Chart | Html:
 
 
 def _execution_row(
-    label: str, planned: float, spent_mel: float, spent_all: float, years_reported: str = ""
+    label: str, planned: float, spent_mel: float, rate: float, spent_all: float, years_reported: str = ""
 ) -> dict[str, str]:
-    rate = 100 * spent_mel / planned if planned and not pd.isna(planned) and not pd.isna(spent_mel) else math.nan
+    """One row of the execution tables: figures and rate of :mod:`evaluation.budget`, rendered."""
     return {
         "Période": label,
         "Prévu (MEL)": format_eur(planned),
@@ -559,29 +559,25 @@ def _years_text(reported: float, year: int) -> str:
 
 
 def execution_block(ctx: EngagementContext) -> Html:
-    """Planned MEL financing against the MEL's reported spending (like for like), per year and to date; all funders beside; costs per outcome."""
-    mel = execution_table(ctx.plan, ctx.data.spending, funder="MEL").set_index(["engagement", "year"])
-    every = execution_table(ctx.plan, ctx.data.spending).set_index(["engagement", "year"])
+    """Planned MEL financing against the MEL's reported spending (like for like), per year and to date; all funders beside; costs per outcome.
+
+    The rows of the exported ``execution_budgetaire`` and ``execution_cumulee`` tables for the sheet, rendered.
+    """
+    table = execution_table(ctx.plan, ctx.data.spending)
+    mine = table[table["engagement"] == ctx.sheet.id]
     rows = [
-        _execution_row(
-            str(year),
-            mel.at[(ctx.sheet.id, year), "planned_eur"],
-            mel.at[(ctx.sheet.id, year), "spent_eur"],
-            every.at[(ctx.sheet.id, year), "spent_eur"],
-        )
-        for year in PLAN_YEARS
+        _execution_row(str(r.year), r.planned_mel_eur, r.spent_mel_eur, r.execution_pct, r.spent_all_funders_eur)
+        for r in mine.itertuples()
     ]
-    mel_total = (
-        execution_totals(ctx.plan, ctx.data.spending, ctx.year, funder="MEL").set_index("engagement").loc[ctx.sheet.id]
-    )
-    all_total = execution_totals(ctx.plan, ctx.data.spending, ctx.year).set_index("engagement").loc[ctx.sheet.id]
+    total = execution_totals(ctx.plan, ctx.data.spending, ctx.year).set_index("engagement").loc[ctx.sheet.id]
     rows.append(
         _execution_row(
             f"2018-{ctx.year}",
-            mel_total["planned_to_date_eur"],
-            mel_total["spent_to_date_eur"],
-            all_total["spent_to_date_eur"],
-            _years_text(mel_total["years_reported"], ctx.year),
+            total["planned_mel_to_date_eur"],
+            total["spent_mel_to_date_eur"],
+            total["execution_pct"],
+            total["spent_all_funders_to_date_eur"],
+            _years_text(total["years_reported"], ctx.year),
         )
     )
     markup = (
@@ -682,26 +678,29 @@ def monitoring_table_block(plan: Plan, gaps: pd.DataFrame, year: int) -> Html:
 
 def plan_execution_block(plan: Plan, spending: pd.DataFrame, year: int) -> Html:
     """Planned MEL financing against the MEL's reported spending to date, per engagement, with the plan's total."""
-    mel = execution_totals(plan, spending, year, funder="MEL")
-    every = execution_totals(plan, spending, year)
+    totals = execution_totals(plan, spending, year)
     rows = [
         _execution_row(
             sheet_label(sheet),
-            m.planned_to_date_eur,
-            m.spent_to_date_eur,
-            a.spent_to_date_eur,
-            _years_text(m.years_reported, year),
+            t.planned_mel_to_date_eur,
+            t.spent_mel_to_date_eur,
+            t.execution_pct,
+            t.spent_all_funders_to_date_eur,
+            _years_text(t.years_reported, year),
         )
-        for sheet, m, a in zip(plan.engagements, mel.itertuples(), every.itertuples(), strict=True)
+        for sheet, t in zip(plan.engagements, totals.itertuples(), strict=True)
     ]
     # The total rate compares like with like: only the sheets with planned MEL money.
-    funded = (mel["planned_to_date_eur"] > 0).to_numpy()
+    funded = totals[totals["planned_mel_to_date_eur"] > 0]
+    planned = funded["planned_mel_to_date_eur"].sum(min_count=1)
+    spent_mel = funded["spent_mel_to_date_eur"].sum(min_count=1)
     rows.append(
         _execution_row(
             "Total des fiches financées par la MEL",
-            mel.loc[funded, "planned_to_date_eur"].sum(min_count=1),
-            mel.loc[funded, "spent_to_date_eur"].sum(min_count=1),
-            every.loc[funded, "spent_to_date_eur"].sum(min_count=1),
+            planned,
+            spent_mel,
+            execution_rate_pct(spent_mel, planned),
+            funded["spent_all_funders_to_date_eur"].sum(min_count=1),
         )
     )
     frame = pd.DataFrame(rows).rename(columns={"Période": "Fiche"})
