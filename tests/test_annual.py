@@ -71,3 +71,13 @@ def test_standardised_gap_sentence_shows_the_comparators_figures(comparator):
     assert "– point" not in text
     article = "l'ensemble de la Métropole" if comparator == "MEL" else "la Métropole hors quartiers prioritaires"
     assert f"l'écart entre {article} et les quartiers prioritaires" in text
+
+
+def test_guards_in_french_name_a_changing_set_of_qpv():
+    """gap_series warns when the QPV aggregate does not sum the same QPV every year: the report says
+    so in French (a change of perimeter, not of employment)."""
+    guards = ("the QPV aggregate does not sum the same number of QPV every year (26 in 2015, 25 in 2016): ...",)
+    assert guards_fr(guards) == [
+        "L'ensemble des quartiers prioritaires ne réunit pas les mêmes quartiers chaque année (données manquantes) : "
+        "une partie de l'évolution de son taux peut tenir à ce changement de périmètre."
+    ]

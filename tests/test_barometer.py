@@ -86,3 +86,53 @@ def test_commune_table_counts_intercommunal_qpv_in_each_commune(frame):
     assert table.at["Roubaix", "employment_rate_pct"] == pytest.approx(50.0)
     assert table.at["Roubaix", "intercommunal"] == "QN00002M"
     assert table.at["Lille", "qpv_count"] == 2
+
+
+def test_the_qpv_aggregate_sums_one_common_set_of_qpv():
+    """QN00001M: 463 employed of 1 000 aged 15-64; QN00002M: 297 aged 15-64, its number of employed
+    missing. Summing each count over the QPV that have it would give 463 / (1 000 + 297) = 35.7 %;
+    over the QPV with both counts, 463 / 1 000 = 46.3 %, the same as the gap series. The aggregate row
+    says so: 1 QPV summed, QN00002M left out. Jobseekers (50 and 40) have both counts in both QPV:
+    (50 + 40) / (1 000 + 297), nothing left out. Expected values: the arithmetic above."""
+    import warnings
+
+    from evaluation.barometer import LEFT_OUT_COLUMN, SUMMED_COLUMN
+    from evaluation.employment_gap import gap_series
+
+    rows = _rows("QN00001M", 2021, employed_15_64=463, population_15_64=1000, jobseekers=50)
+    rows += _rows("QN00002M", 2021, population_15_64=297, jobseekers=40)
+    rows += _rows("MEL", 2021, employed_15_64=59000, population_15_64=100000)
+    frame = pd.DataFrame(rows)
+    table = barometer_table(frame, 2021).set_index(["territory", "indicator"])
+    employment = table.loc[("QPV", "employment_rate_pct")]
+    assert 100 * 463 / 1297 == pytest.approx(35.698, abs=1e-3)  # the old, mixed-set aggregate
+    assert employment["level"] == pytest.approx(46.3, abs=1e-12)
+    assert (employment["numerator"], employment["denominator"]) == (463, 1000)
+    assert (employment[SUMMED_COLUMN], employment[LEFT_OUT_COLUMN]) == (1, "QN00002M")
+    jobseekers = table.loc[("QPV", "jobseekers_per_100")]
+    assert jobseekers["level"] == pytest.approx(100 * 90 / 1297, abs=1e-12)
+    assert (jobseekers[SUMMED_COLUMN], jobseekers[LEFT_OUT_COLUMN]) == (2, "")
+    # Only the aggregate row carries the two columns.
+    assert math.isnan(table.loc[("QN00001M", "employment_rate_pct"), SUMMED_COLUMN])
+    assert table.loc[("MEL", "employment_rate_pct"), LEFT_OUT_COLUMN] == ""
+    # The gap series sums the same set.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the dropped incomplete QPV is warned about
+        series = gap_series(frame).iloc[0]
+    assert series["qpv_rate_pct"] == pytest.approx(employment["level"], abs=1e-12)
+    assert series["qpv_left_out"] == "QN00002M" and series["qpv_count"] == 1
+
+
+def test_the_commune_table_sums_the_qpv_with_both_counts(frame):
+    """Lille holds QN00001M and QN00002M; without QN00002M's 2019 employed count, Lille's employment
+    rate is QN00001M's alone (420 / 1 000 = 42 %), not (420) / (1 000 + 2 000) = 14 %."""
+    partial = frame[
+        ~((frame["territory"] == "QN00002M") & (frame["year"] == 2019) & (frame["indicator"] == "employed_15_64"))
+    ]
+    communes = pd.DataFrame(
+        {"code": ["QN00001M", "QN00002M"], "insee": ["59350", "59350"], "commune": ["Lille", "Lille"]}
+    )
+    table = commune_table(partial, communes, 2019).set_index("commune")
+    assert table.at["Lille", "employment_rate_pct"] == pytest.approx(42.0)
+    # Poverty has both counts in both QPV: (440 + 820) / 3 000.
+    assert table.at["Lille", "poverty_rate_pct"] == pytest.approx(100 * 1260 / 3000)

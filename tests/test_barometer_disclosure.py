@@ -463,7 +463,8 @@ def test_demo_2021_acro_hides_only_changes_since_2015(demo_barometer):
     assert hidden(protected, "change_base") == {(code, BC): S for code in small_2015}
     assert set(published.loc[published[SECRET_COLUMN] != "", "territory"]) == small_2015
     assert published[RANKED_COLUMN].dropna().eq(26).all()
-    assert tables.suppression_log["flag"].tolist() == ["secondary"] * 5
+    log = tables.suppression_log  # the run's log also holds the cohort tables': the barometer's part
+    assert log.loc[log["table"].str.startswith("barometre"), "flag"].tolist() == ["secondary"] * 5
     assert_safe(protected, barometer_table(demo_barometer[demo_barometer["year"] <= 2021], 2021), 10)
 
 
@@ -631,12 +632,13 @@ def test_protect_barometer_table_without_history():
 
 
 def test_the_gap_series_hides_what_the_barometer_hides():
-    """Partial data: employment counts of 3 QPV only, [4, 0, 3] employed of [9, 5, 6] aged 15-64.
-    The QPV aggregate (7 employed of 20) is a small margin the barometer hides (primary: 7 < 10);
-    the gap series repeats it, so its 2021 counts, rates and gap are blank too. The MEL figures stay
-    in the barometer; in the series they go with the gap, which would give the aggregate back."""
+    """Partial data: employment counts of 3 QPV only, [4, 0, 3] employed of [9, 5, 6] aged 15-64, in
+    2020 and 2021. The QPV aggregate (7 employed of 20) is a small margin each year's barometer hides
+    (primary: 7 < 10); the published gap series repeats it, so the counts, rates and gap of *both*
+    years are blank (the series of 2021 publishes 2020 too: its own barometer decides). The MEL is
+    published in the barometer, and stays in the series; the gap goes (gap + MEL rate = QPV rate)."""
     from evaluation.employment_gap import gap_series
-    from evaluation.tables import hide_linked_gap
+    from evaluation.gap_publication import published_gap
 
     counts = {
         "QN00001A": {"employed_15_64": 4, "population_15_64": 9},
@@ -646,25 +648,60 @@ def test_the_gap_series_hides_what_the_barometer_hides():
         "MEL_HORS_QPV": {"employed_15_64": 499_993, "population_15_64": 799_980},
     }
     barometer = long_table({2020: counts, 2021: counts})
-    protected = protect_barometer(barometer, 2021)
-    assert protected.flag("QPV", "employment_rate_pct", "numerator") != PUB
+    for year in (2020, 2021):
+        protected = protect_barometer(barometer[barometer["year"] <= year], year)
+        assert protected.flag("QPV", "employment_rate_pct", "numerator") != PUB
+        assert protected.flag("MEL", "employment_rate_pct", "level") == PUB
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the small-count cautions: not the point here
-        series = gap_series(barometer, "MEL")
-    assert series.loc[series["year"] == 2021, "qpv_employed"].item() == 7  # before: the hidden margin
-    hidden_series = hide_linked_gap(series, protected, 2021)
-    row = hidden_series[hidden_series["year"] == 2021].iloc[0]
-    for column in ("qpv_employed", "qpv_population", "qpv_rate_pct", "comparator_employed", "gap_pp"):
-        assert math.isnan(row[column]), column
-    earlier = hidden_series[hidden_series["year"] == 2020].iloc[0]
-    assert earlier["qpv_employed"] == 7  # another year: its own barometer decides (not this one)
-    # Nothing hidden: the series is returned unchanged.
-    demo = load_barometer(load_dataset(), load_plan())[0]
-    demo_protected = protect_barometer(demo, 2021)
+        raw = gap_series(barometer, "MEL")
+        gap = published_gap(barometer, 2021)
+    assert raw.loc[raw["year"] == 2021, "qpv_employed"].item() == 7  # what the series would repeat
+    for row in gap.series.itertuples():
+        for column in ("qpv_employed", "qpv_population", "qpv_rate_pct", "gap_pp", "gap_low_pp"):
+            assert math.isnan(getattr(row, column)), (row.year, column)
+        assert row.comparator_employed == 500_000
+        assert "qpv_employed" in row.secret and "comparator_employed" not in row.secret
+    assert gap.reduction is None
+    # Nothing hidden on the demo data: the published series is the computed one, with an empty secret.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        demo_series = gap_series(demo, "MEL")
-    assert hide_linked_gap(demo_series, demo_protected, 2021) is demo_series
+        demo = published_gap(load_barometer(load_dataset(), load_plan())[0], 2021)
+        computed = gap_series(load_barometer(load_dataset(), load_plan())[0], "MEL")
+    pd.testing.assert_frame_equal(demo.series.drop(columns=SECRET_COLUMN), computed)
+    assert (demo.series[SECRET_COLUMN] == "").all()
+
+
+def test_a_sum_over_other_qpv_than_its_count_table_is_hidden_with_its_terms():
+    """Employment of 4 QPV: employed [400, 500, 450, 2] of [800, 900, 1 000, 6]; QE's 2 employed, 4
+    not employed and 6 residents are primary, QB secondary (its cells protect QE's). Jobseekers
+    [80, 90, 12] in QC, QD, QE only (QB has none): the QPV aggregate of the jobseekers ratio sums
+    the population of QC, QD and QE, 900 + 1 000 + 6 = 1 906, not the employment table's total
+    (2 706). Published with QC's and QD's populations (900, 1 000), it would give QE's 6 back:
+    1 906 - 900 - 1 000 = 6. So the aggregate's denominator is hidden (secondary), with its row.
+    QF has 4 jobseekers and no population: summed nowhere, the frequency rule alone hides it."""
+    year = {
+        "QN00002B": {"employed_15_64": 400, "population_15_64": 800},
+        "QN00003C": {"employed_15_64": 500, "population_15_64": 900, "jobseekers": 80},
+        "QN00004D": {"employed_15_64": 450, "population_15_64": 1000, "jobseekers": 90},
+        "QN00005E": {"employed_15_64": 2, "population_15_64": 6, "jobseekers": 12},
+        "QN00006F": {"jobseekers": 4},
+    }
+    protected = protect_barometer(long_table({2021: year}), 2021)
+    jobseekers = "jobseekers_per_100"
+    assert protected.flag("QN00005E", "employment_rate_pct", "denominator") is P
+    assert protected.flag("QPV", jobseekers, "denominator") is S
+    assert protected.flag("QPV", jobseekers, "level") is S
+    assert protected.flag("QPV", "employment_rate_pct", "level") is PUB  # its own table's total: 2 706
+    assert protected.flag("QN00006F", jobseekers, "numerator") is P
+    table = protected.table.set_index(["territory", "indicator"])
+    assert math.isnan(table.loc[("QPV", jobseekers), "denominator"])
+    assert table.loc[("QPV", "employment_rate_pct"), "denominator"] == 2706
+    assert table.loc[("QPV", jobseekers), "qpv_left_out"] == "QN00002B, QN00006F"
+    reason = protected.log.loc[
+        (protected.log["row"] == "QPV") & (protected.log["column"] == f"{jobseekers}.denominator"), "reason"
+    ].item()
+    assert reason.startswith("population_15_64 : somme sur d'autres quartiers que sa table de comptage")
 
 
 def test_given_earlier_years_change_nothing(demo_barometer):

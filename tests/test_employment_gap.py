@@ -6,6 +6,11 @@ Sources of the expected numbers, test by test:
   ``proportion_confint(x, n, alpha, method="wilson")`` and
   ``confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=alpha)``
   (tolerance 1e-9), and Newcombe (1998), Statistics in Medicine 17:873-890, Table II, method 10;
+* the change of the gap and the reduction: hand-computed MOVER bounds (arithmetic in the docstrings)
+  and, for large samples, the Wald interval of the difference of two independent differences of
+  proportions written here from the binomial variances (``z * sqrt(sum p (1 - p) / n)``);
+* the per-QPV contributions on the demo data: their sum against the aggregate change computed here
+  with pandas from ``data/demo/barometer/barometre_2015_2021.csv`` (no library code);
 * everything else: small hand-built barometers whose arithmetic is written in the docstring or
   comment of the test.
 """
@@ -22,7 +27,9 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 
 from evaluation.employment_gap import (
     CAUTION_COUNT,
+    CENSUS_SAMPLING_FRACTION,
     COMPARATORS,
+    DEFAULT_CENSUS_DESIGN_EFFECT,
     EXHAUSTIVE_NOTE,
     GAP_SERIES_COLUMNS,
     PLAN_BASELINE_GAP_PP,
@@ -31,10 +38,13 @@ from evaluation.employment_gap import (
     QPV_AGGREGATE,
     Comparator,
     EvaluationWarning,
+    GapChange,
     GapReduction,
+    PathStatus,
     check_guards,
     decompose_gap_change,
     direct_standardise,
+    gap_change,
     gap_reduction,
     gap_series,
     kitagawa,
@@ -90,6 +100,13 @@ def test_plan_constants() -> None:
     assert PLAN_BASELINE_GAP_PP == 59 - 44
     assert PLAN_BASELINE_GAP_PP * (1 - PLAN_REDUCTION_SHARE) == 7.5
     assert CAUTION_COUNT == 200
+
+
+def test_default_design_effect_from_the_census_sampling_fraction() -> None:
+    """INSEE surveys 8 % of the dwellings a year in communes of 10 000 inhabitants or more, 40 % over
+    the five surveys of a vintage: f = 0.40, deff = (1 - f) / f = 0.6 / 0.4 = 1.5."""
+    assert CENSUS_SAMPLING_FRACTION == pytest.approx(5 * 0.08)
+    assert DEFAULT_CENSUS_DESIGN_EFFECT == pytest.approx(1.5, abs=1e-12)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -380,9 +397,9 @@ def test_gap_series_other_comparator() -> None:
 
 
 def test_gap_series_intervals_for_sampled_counts() -> None:
-    """Sampled counts: Wilson and Newcombe intervals equal statsmodels on the aggregate counts, in %."""
+    """Sampled counts, design effect 1: Wilson and Newcombe intervals equal statsmodels on the aggregate counts, in %."""
     rows = [(*row, True, 2017) for row in SERIES_ROWS if row[1] == 2017]
-    table = gap_series(barometer(rows))
+    table = gap_series(barometer(rows), design_effect=1.0)
     row = table.iloc[0]
     qpv_low, qpv_high = proportion_confint(2200, 5000, alpha=0.05, method="wilson")
     mel_low, mel_high = proportion_confint(59000, 100000, alpha=0.05, method="wilson")
@@ -398,6 +415,7 @@ def test_gap_series_intervals_for_sampled_counts() -> None:
         "95 % Wilson intervals, design effect 1; gap by Newcombe's hybrid score method as if the samples "
         "were independent: conservative, the QPV are part of the MEL"
     )
+    assert row["design_effect"] == 1.0
     outside = gap_series(barometer(rows), comparator="MEL_HORS_QPV").iloc[0]
     assert outside["interval_note"].endswith("(disjoint territories)")
     # A design effect of 2 widens the gap interval to the one of the halved counts.
@@ -405,6 +423,36 @@ def test_gap_series_intervals_for_sampled_counts() -> None:
     gap_low, gap_high = confint_proportions_2indep(29500, 50000, 1100, 2500, method="newcomb", compare="diff")
     assert wide["gap_low_pp"] == pytest.approx(100 * gap_low, abs=1e-7)
     assert "design effect 2" in wide["interval_note"]
+
+
+def test_gap_series_default_design_effect_is_the_census_one() -> None:
+    """Without ``design_effect`` the intervals are statsmodels' on the counts divided by 1.5 (the
+    effective sample of a 40 % census sample): 2 200 / 1.5 of 5 000 / 1.5, 59 000 / 1.5 of 100 000 / 1.5."""
+    rows = [(*row, True, 2017) for row in SERIES_ROWS if row[1] == 2017]
+    row = gap_series(barometer(rows)).iloc[0]
+    qpv_low, qpv_high = proportion_confint(2200 / 1.5, 5000 / 1.5, alpha=0.05, method="wilson")
+    gap_low, gap_high = confint_proportions_2indep(
+        59000 / 1.5, 100000 / 1.5, 2200 / 1.5, 5000 / 1.5, method="newcomb", compare="diff"
+    )
+    assert row["qpv_low_pct"] == pytest.approx(100 * qpv_low, abs=1e-7)
+    assert row["qpv_high_pct"] == pytest.approx(100 * qpv_high, abs=1e-7)
+    assert row["gap_low_pp"] == pytest.approx(100 * gap_low, abs=1e-7)
+    assert row["gap_high_pp"] == pytest.approx(100 * gap_high, abs=1e-7)
+    assert row["design_effect"] == 1.5 and "design effect 1.5" in row["interval_note"]
+
+
+def test_gap_series_names_the_qpv_left_out() -> None:
+    """QN05902B lacks its number of employed in 2018: the 2018 aggregate is QN05901A alone
+    (1 400 / 3 000 = 46.667 %, not 2 400 / 5 100) and ``qpv_left_out`` names QN05902B."""
+    frame = barometer(SERIES_ROWS)
+    frame = frame[
+        ~((frame["territory"] == "QN05902B") & (frame["year"] == 2018) & (frame["indicator"] == "employed_15_64"))
+    ]
+    with pytest.warns(EvaluationWarning):
+        table = gap_series(frame).set_index("year")
+    assert table.loc[2017, "qpv_left_out"] == "" and table.loc[2018, "qpv_left_out"] == "QN05902B"
+    assert table.loc[2018, "qpv_count"] == 1
+    assert table.loc[2018, "qpv_rate_pct"] == pytest.approx(100 * 1400 / 3000, abs=1e-12)
 
 
 def test_gap_series_unknown_comparator() -> None:
@@ -523,6 +571,119 @@ def test_gap_reduction_warns_on_overlapping_vintages() -> None:
     frame["vintage"] = [2017.0, 2019.0]
     with pytest.warns(EvaluationWarning, match=r"2017 vs 2019 \(3 of 5 surveys shared\)"):
         gap_reduction(frame)
+
+
+def with_intervals(rows: dict[int, tuple[float, float, float]], comparator: str = "MEL") -> pd.DataFrame:
+    """A series from ``{year: (gap, low, high)}``, vintages equal to the years."""
+    return pd.DataFrame(
+        {
+            "year": list(rows),
+            "comparator": comparator,
+            "gap_pp": [r[0] for r in rows.values()],
+            "gap_low_pp": [r[1] for r in rows.values()],
+            "gap_high_pp": [r[2] for r in rows.values()],
+            "vintage": [float(y) for y in rows],
+        }
+    )
+
+
+#: 2015: 15 [14.6, 15.3] (half-widths 0.4 below, 0.3 above); 2021: 13 [12.5, 13.6] (0.5, 0.6).
+INTERVAL_ROWS = {2015: (15.0, 14.6, 15.3), 2021: (13.0, 12.5, 13.6)}
+
+
+def test_gap_change_by_hand() -> None:
+    """change = 13 - 15 = -2; MOVER: low = -2 - sqrt(0.5^2 + 0.3^2) = -2 - sqrt(0.34) = -2.583095,
+    high = -2 + sqrt(0.6^2 + 0.4^2) = -2 + sqrt(0.52) = -1.278890. Vintages 6 years apart: no overlap."""
+    result = gap_change(with_intervals(INTERVAL_ROWS), 2015, 2021)
+    assert isinstance(result, GapChange)
+    assert (result.gap_a_pp, result.gap_b_pp, result.change_pp) == (15.0, 13.0, -2.0)
+    assert result.change_low_pp == pytest.approx(-2 - math.sqrt(0.34), abs=1e-12)
+    assert result.change_high_pp == pytest.approx(-2 + math.sqrt(0.52), abs=1e-12)
+    assert round(result.change_low_pp, 6) == -2.583095 and round(result.change_high_pp, 6) == -1.27889
+    assert result.vintages_overlap is False
+    # 2017 vs 2019 share 3 survey years: flagged (the interval is conservative).
+    assert gap_change(
+        with_intervals({2017: INTERVAL_ROWS[2015], 2019: INTERVAL_ROWS[2021]}), 2017, 2019
+    ).vintages_overlap
+    # Exhaustive sources on both sides: no interval; one side exhaustive counts as exact.
+    assert gap_change(series({2015: 15.0, 2021: 13.0}), 2015, 2021).change_low_pp is None
+    one_side = with_intervals(INTERVAL_ROWS)
+    one_side.loc[0, ["gap_low_pp", "gap_high_pp"]] = np.nan
+    half = gap_change(one_side, 2015, 2021)
+    assert (half.change_low_pp, half.change_high_pp) == pytest.approx((-2.5, -1.4), abs=1e-12)
+    with pytest.raises(UsageError, match=r"no gap for 2018: the series has a gap for \[2015, 2021\]"):
+        gap_change(with_intervals(INTERVAL_ROWS), 2015, 2018)
+
+
+def test_gap_change_matches_the_wald_interval_for_large_samples() -> None:
+    """Independent check: four large exhaustive-size samples (design effect 1), QPV and MEL outside
+    QPV (disjoint) in two years. The Wald interval of (p_out,b - p_qpv,b) - (p_out,a - p_qpv,a) is
+    change +/- z sqrt(sum p (1 - p) / n) over the four samples; Wilson, Newcombe and MOVER converge to
+    it as n grows (here within 2e-4 points at n = 2 to 8 million)."""
+    counts = {
+        2015: {"QN05901A": (2_000_000, 880_000), "MEL_HORS_QPV": (8_000_000, 4_800_000)},
+        2021: {"QN05901A": (2_100_000, 966_000), "MEL_HORS_QPV": (8_100_000, 4_900_500)},
+    }
+    rows = [(t, y, "total", n, x, True, y) for y, territories in counts.items() for t, (n, x) in territories.items()]
+    table = gap_series(barometer(rows), comparator="MEL_HORS_QPV", design_effect=1.0)
+    result = gap_change(table, 2015, 2021)
+    variance, change = 0.0, 0.0
+    for year, sign in ((2021, 1), (2015, -1)):
+        (nq, xq), (no, xo) = counts[year]["QN05901A"], counts[year]["MEL_HORS_QPV"]
+        change += sign * 100 * (xo / no - xq / nq)
+        variance += (xq / nq) * (1 - xq / nq) / nq + (xo / no) * (1 - xo / no) / no
+    half = 100 * Z95 * math.sqrt(variance)
+    assert result.change_pp == pytest.approx(change, abs=1e-9)
+    assert result.change_low_pp == pytest.approx(change - half, abs=2e-4)
+    assert result.change_high_pp == pytest.approx(change + half, abs=2e-4)
+
+
+def test_gap_reduction_intervals_by_hand() -> None:
+    """INTERVAL_ROWS, horizon 2021: reduction 15 - 13 = 2, interval the change's reversed:
+    [1.278890, 2.583095]. Required gap in 2021: 7.5 = 0.5 * 15 (c = 0.5); distance 13 - 7.5 = 5.5;
+    low 5.5 - sqrt(0.5^2 + (0.5 * 0.3)^2) = 5.5 - sqrt(0.2725) = 4.977985, high 5.5 + sqrt(0.6^2 +
+    (0.5 * 0.4)^2) = 5.5 + sqrt(0.4) = 6.132456 > 0: behind. Projected: pace 2 / 6, 7.5 / (1/3) =
+    22.5 years -> 2015 + 23 = 2038; at the upper pace 7.5 * 6 / 2.583095 = 17.42 -> 2033; at the lower
+    7.5 * 6 / 1.278890 = 35.19 -> 2051."""
+    result = gap_reduction(with_intervals(INTERVAL_ROWS))
+    assert result.reduction_pp == 2.0
+    assert result.reduction_low_pp == pytest.approx(2 - math.sqrt(0.52), abs=1e-12)
+    assert result.reduction_high_pp == pytest.approx(2 + math.sqrt(0.34), abs=1e-12)
+    assert result.distance_to_path_pp == pytest.approx(5.5, abs=1e-12)
+    assert result.distance_to_path_low_pp == pytest.approx(5.5 - math.sqrt(0.2725), abs=1e-12)
+    assert result.distance_to_path_high_pp == pytest.approx(5.5 + math.sqrt(0.4), abs=1e-12)
+    assert result.path_status is PathStatus.BEHIND and result.on_path is False
+    assert (result.projected_year, result.projected_year_earliest, result.projected_year_latest) == (2038, 2033, 2051)
+    assert result.vintages_overlap is False
+
+
+def test_gap_reduction_path_status_undetermined_on_path_and_no_end() -> None:
+    """Horizon 2021, baseline 2015 at 15 +/- 1.
+
+    * 2018 at 11.5 +/- 1: required 15 * (1 - 0.5 * 3 / 6) = 11.25 (c = 0.75); distance 0.25, half-width
+      sqrt(1 + 0.75^2) = 1.25: [-1, 1.5] contains 0: undetermined (the point says behind).
+    * 2018 at 9 +/- 0.5: distance -2.25, upper bound -2.25 + sqrt(0.25 + 0.5625) = -1.348612 <= 0: on path.
+    * 2021 at 14.5 +/- 1: reduction 0.5, interval 0.5 -/+ sqrt(2) = [-0.914214, 1.914214]: at the low
+      end the gap widens, no latest year; earliest 2015 + ceil(7.5 * 6 / 1.914214) = 2015 + 24 = 2039.
+    """
+    with pytest.warns(EvaluationWarning, match="2015 vs 2018"):
+        undetermined = gap_reduction(with_intervals({2015: (15.0, 14.0, 16.0), 2018: (11.5, 10.5, 12.5)}))
+    assert undetermined.distance_to_path_pp == pytest.approx(0.25, abs=1e-12)
+    assert (undetermined.distance_to_path_low_pp, undetermined.distance_to_path_high_pp) == pytest.approx((-1.0, 1.5))
+    assert undetermined.path_status is PathStatus.UNDETERMINED and undetermined.on_path is False
+    assert undetermined.vintages_overlap is True  # 2015 and 2018 share the surveys 2016 and 2017
+    with pytest.warns(EvaluationWarning, match="2015 vs 2018"):
+        ahead = gap_reduction(with_intervals({2015: (15.0, 14.0, 16.0), 2018: (9.0, 8.5, 9.5)}))
+    assert ahead.distance_to_path_high_pp == pytest.approx(-2.25 + math.sqrt(0.8125), abs=1e-12)
+    assert ahead.path_status is PathStatus.ON_PATH
+    slow = gap_reduction(with_intervals({2015: (15.0, 14.0, 16.0), 2021: (14.5, 13.5, 15.5)}))
+    assert (slow.reduction_low_pp, slow.reduction_high_pp) == pytest.approx((0.5 - math.sqrt(2), 0.5 + math.sqrt(2)))
+    assert (slow.projected_year_earliest, slow.projected_year_latest) == (2039, None)
+    assert slow.projected_year == 2015 + 90  # 7.5 / (0.5 / 6) = 90 years
+    # Without intervals (exhaustive sources): no bounds, the status is the point's.
+    exact = gap_reduction(series({2015: 15.0, 2021: 13.0}))
+    assert exact.reduction_low_pp is None and exact.projected_year_earliest is None
+    assert exact.path_status is PathStatus.BEHIND
 
 
 # --------------------------------------------------------------------------------------------------
@@ -663,10 +824,13 @@ def test_qpv_contributions_by_hand() -> None:
     """2017: QPV 3 000 / 2 000 / 1 000 people (shares 1/2, 1/3, 1/6), rates 43.33 / 45 / 30 %.
 
     2018: 3 000 / 2 100 / 900 (shares 1/2, 0.35, 0.15), rates 46.67 / 47.62 / 36.67 %.
+    Aggregate: 2 500 / 6 000 = 41.667 % -> 2 730 / 6 000 = 45.5 %, change 3.8333; mean aggregate rate
+    R_mean = (41.667 + 45.5) / 2 = 43.583 %.
     QN05901A: share unchanged (1/2), rate +3.333 points: contribution 0.5 * 3.3333 = 1.6667.
-    QN05903C: rate effect (1/6 + 0.15) / 2 * 6.6667 = 1.0556; composition (30 + 36.667) / 2 *
-    (0.15 - 1/6) = -0.5556; contribution 0.5. Aggregate: 2 500 / 6 000 = 41.667 % -> 2 730 / 6 000 =
-    45.5 %, change 3.8333 = the sum of the contributions.
+    QN05903C: rate effect (1/6 + 0.15) / 2 * 6.6667 = 1.0556; composition, centred,
+    ((30 + 36.667) / 2 - 43.583) * (0.15 - 1/6) = (33.333 - 43.583) * (-0.016667) = +0.17083 (a small
+    QPV with a low rate lost weight: the aggregate rate gains); contribution 1.0556 + 0.1708 = 1.2264.
+    The contributions add up to 3.8333.
     """
     table = qpv_contributions(barometer(CONTRIBUTION_ROWS), 2017, 2018)
     assert table["territory"].tolist() == ["QN05901A", "QN05902B", "QN05903C"]
@@ -677,10 +841,13 @@ def test_qpv_contributions_by_hand() -> None:
     assert rows.loc["QN05903C", "rate_effect_pp"] == pytest.approx(
         (1 / 6 + 0.15) / 2 * 100 * (330 / 900 - 0.3), abs=1e-12
     )
+    mean_rate = (2500 / 6000 + 2730 / 6000) / 2
+    assert rows.loc["QN05903C", "aggregate_rate_mean_pct"] == pytest.approx(100 * mean_rate, abs=1e-12)
     assert rows.loc["QN05903C", "composition_pp"] == pytest.approx(
-        100 * (0.3 + 330 / 900) / 2 * (0.15 - 1 / 6), abs=1e-12
+        100 * ((0.3 + 330 / 900) / 2 - mean_rate) * (0.15 - 1 / 6), abs=1e-12
     )
-    assert rows.loc["QN05903C", "contribution_pp"] == pytest.approx(0.5, abs=1e-12)
+    assert rows.loc["QN05903C", "composition_pp"] == pytest.approx(0.17083, abs=1e-5)
+    assert rows.loc["QN05903C", "contribution_pp"] == pytest.approx(1.2264, abs=1e-4)
     assert rows.loc["QN05902B", "share_b_pct"] == pytest.approx(35.0, abs=1e-12)
     # Gap to the MEL: 59 - 43.333 = 15.667 in 2017, 59.5 - 46.667 = 12.833 in 2018.
     assert rows.loc["QN05901A", "gap_a_pp"] == pytest.approx(59 - 100 * 1300 / 3000, abs=1e-12)
@@ -703,6 +870,45 @@ def test_qpv_contributions_sum_to_the_aggregate_change() -> None:
     assert len(table) == 26
     assert table["contribution_pp"].sum() == pytest.approx(rates[2021] - rates[2017], abs=1e-12)
     assert table["share_a_pct"].sum() == pytest.approx(100, abs=1e-12)
+
+
+def test_qpv_contributions_are_centred() -> None:
+    """The issue's case: two QPV at 40 % both years, populations 1 000 / 1 000 -> 1 200 / 800 (shares
+    50/50 -> 60/40). The aggregate is 40 % both years: nothing moved. Rate effects 0 (rates unchanged);
+    composition ((0.4 + 0.4) / 2 - 0.4) * (+/-0.1) = 0: contributions 0 and 0 (uncentred, 100 * 0.4 *
+    0.1 = +4 and -4 points)."""
+    rows = [
+        ("QN05901A", 2018, "total", 1000, 400),
+        ("QN05902B", 2018, "total", 1000, 400),
+        ("QN05901A", 2019, "total", 1200, 480),
+        ("QN05902B", 2019, "total", 800, 320),
+    ]
+    table = qpv_contributions(barometer(rows), 2018, 2019).set_index("territory")
+    assert table["share_b_pct"].tolist() == pytest.approx([60.0, 40.0], abs=1e-12)
+    assert table["rate_effect_pp"].tolist() == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert table["composition_pp"].tolist() == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert table["contribution_pp"].tolist() == pytest.approx([0.0, 0.0], abs=1e-12)
+    assert table["aggregate_rate_mean_pct"].tolist() == pytest.approx([40.0, 40.0], abs=1e-12)
+
+
+@pytest.mark.parametrize(("year_a", "year_b"), [(2015, 2021), (2015, 2019), (2020, 2021), (2017, 2018)])
+def test_qpv_contributions_add_up_on_the_demo_data(year_a: int, year_b: int) -> None:
+    """Demo CSV read with pandas here: the aggregate rate of each year is the sum of the 26 QPV's
+    employed over the sum of their population (``total`` rows); the contributions add up to its
+    change to 1e-9, and the composition terms add up to ``sum_i (r_ia + r_ib) / 2 * (s_ib - s_ia)``
+    (the centring adds nothing in total)."""
+    from evaluation.config import DEMO_DATA_DIR
+
+    raw = pd.read_csv(DEMO_DATA_DIR / "barometer" / "barometre_2015_2021.csv")
+    rows = raw[(raw["sex"] == "ensemble") & (raw["age_band"] == "total") & raw["territory"].str.startswith("QN")]
+    wide = rows.pivot_table(index=["year", "territory"], columns="indicator", values="value")
+    rate = {y: wide.loc[y, "employed_15_64"].sum() / wide.loc[y, "population_15_64"].sum() for y in (year_a, year_b)}
+    frame = raw.assign(vintage=raw["vintage"].astype(float), sampled=raw["sampled"].astype(bool))
+    table = qpv_contributions(frame, year_a, year_b)
+    assert len(table) == 26
+    assert table["contribution_pp"].sum() == pytest.approx(100 * (rate[year_b] - rate[year_a]), abs=1e-9)
+    uncentred = (table["rate_a_pct"] + table["rate_b_pct"]) / 2 * (table["share_b_pct"] - table["share_a_pct"]) / 100
+    assert table["composition_pp"].sum() == pytest.approx(uncentred.sum(), abs=1e-9)
 
 
 def test_qpv_contributions_warns_on_a_qpv_missing_a_year() -> None:
@@ -776,6 +982,22 @@ def test_guards_ignore_small_exhaustive_counts_and_cap_the_list() -> None:
         "QN05900Z 2019 employed_15_64 (sex ensemble, age 15-24): 60 is below 200, INSEE's caution threshold for census counts"
     )
     assert messages[-1] == "... and 5 more sampled counts below 200"
+
+
+def test_guards_hide_the_value_of_a_count_below_the_disclosure_threshold() -> None:
+    """A published caution must not print a count that disclosure control would hide: 7 employed
+    (sampled) under the threshold 10 is named without its value; 150 keeps it."""
+    frame = barometer(
+        [("QN05901A", 2019, "15-24", 150, 7, True, 2019), ("QN05902B", 2019, "15-24", 180, 150, True, 2019)]
+    )
+    with pytest.warns(EvaluationWarning):
+        messages = check_guards(frame, disclosure_threshold=10)
+    assert messages[0] == (
+        "QN05901A 2019 employed_15_64 (sex ensemble, age 15-24): a count under 10 (not shown: statistical "
+        "confidentiality) is below 200, INSEE's caution threshold for census counts"
+    )
+    assert "7" not in messages[0].replace("2019", "").replace("15-24", "")
+    assert messages[2].startswith("QN05902B 2019 employed_15_64 (sex ensemble, age 15-24): 150 is below 200")
 
 
 def test_gap_series_rejects_more_employed_than_people() -> None:

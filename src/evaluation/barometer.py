@@ -23,6 +23,16 @@ business creations are not people: those two are ratios, not shares. Disclosure 
 (:mod:`evaluation.barometer_disclosure`) judges a share on its numerator, its denominator and that
 complement, a ratio on its two counts.
 
+**The QPV aggregate** (territory ``QPV``) of an indicator sums its numerator and its denominator over
+**one common set of QPV**: those with both counts that year. Summing each count over the QPV that
+have it would divide sums over different territories when a count is missing (a QPV with a
+population but no number of employed would lower the rate). The aggregate row says which QPV it
+sums: ``qpv_summed`` (how many) and ``qpv_left_out`` (the codes of the QPV of the data, any year,
+left out that year for lack of one of the two counts, comma-separated; empty when none). Both are
+empty (NaN, ``""``) on the other rows. :func:`evaluation.employment_gap.gap_series` sums the same set
+for the employment rate, so the two agree. The commune table sums, per indicator, the QPV of the
+commune with both counts.
+
 Changes are differences of levels (points for rates). Ranks are among the 26 QPV only, 1 being the
 most favourable (highest employment rate and business creation, lowest jobseeker, poverty and
 dependence rates); ties share the lower rank. A QPV that covers several communes is counted in full
@@ -39,7 +49,21 @@ import pandas as pd
 
 from evaluation.employment_gap import QPV_AGGREGATE  # the key of the sum of the 26 QPV, shared
 
-__all__ = ["BarometerIndicator", "INDICATORS", "QPV_AGGREGATE", "indicator_levels", "barometer_table", "commune_table"]
+__all__ = [
+    "BarometerIndicator",
+    "INDICATORS",
+    "QPV_AGGREGATE",
+    "SUMMED_COLUMN",
+    "LEFT_OUT_COLUMN",
+    "indicator_levels",
+    "barometer_table",
+    "commune_table",
+]
+
+#: Column of :func:`barometer_table`: how many QPV the ``QPV`` aggregate row sums (NaN on other rows).
+SUMMED_COLUMN = "qpv_summed"
+#: Column of :func:`barometer_table`: the QPV left out of the ``QPV`` aggregate row (``""`` on other rows).
+LEFT_OUT_COLUMN = "qpv_left_out"
 
 
 @dataclass(frozen=True)
@@ -107,18 +131,51 @@ INDICATORS: tuple[BarometerIndicator, ...] = (
 )
 
 
-def _is_qpv(territory: pd.Series) -> pd.Series:
-    return territory.astype(str).str.startswith("QN")
-
-
 def _totals(barometer: pd.DataFrame) -> pd.DataFrame:
-    """Counts for all sexes and ages: one column per count indicator, indexed by (territory, year)."""
+    """Counts for all sexes and ages: one column per count indicator, indexed by (territory, year).
+
+    The territories of the data only: the ``QPV`` aggregate depends on the indicator
+    (:func:`_indicator_counts`).
+    """
     rows = barometer[(barometer["sex"] == "ensemble") & (barometer["age_band"] == "total")]
-    wide = rows.pivot_table(index=["territory", "year"], columns="indicator", values="value", aggfunc="sum")
-    qpv = wide[_is_qpv(wide.index.get_level_values("territory").to_series(index=wide.index))]
-    aggregate = qpv.groupby(level="year").sum(min_count=1)
-    aggregate.index = pd.MultiIndex.from_product([[QPV_AGGREGATE], aggregate.index], names=["territory", "year"])
-    return pd.concat([wide, aggregate])
+    return rows.pivot_table(index=["territory", "year"], columns="indicator", values="value", aggfunc="sum")
+
+
+def _qpv_codes(counts: pd.DataFrame) -> list[str]:
+    territories = counts.index.get_level_values("territory").unique()
+    return sorted(str(t) for t in territories if str(t).startswith("QN"))
+
+
+def _indicator_counts(counts: pd.DataFrame, ind: BarometerIndicator, codes: list[str]) -> pd.DataFrame:
+    """``numerator``, ``denominator``, ``level`` of ``ind`` per (territory, year), with the ``QPV`` rows.
+
+    The ``QPV`` row of a year sums both counts over the QPV that have both (module docstring), and
+    carries :data:`SUMMED_COLUMN` and :data:`LEFT_OUT_COLUMN` (among ``codes``, the QPV of the data).
+    """
+    missing = pd.Series(np.nan, index=counts.index)
+    frame = pd.DataFrame(
+        {
+            "numerator": counts[ind.numerator] if ind.numerator in counts else missing,
+            "denominator": counts[ind.denominator] if ind.denominator in counts else missing,
+        }
+    )
+    frame[SUMMED_COLUMN] = np.nan
+    frame[LEFT_OUT_COLUMN] = ""
+    territories = frame.index.get_level_values("territory").astype(str)
+    complete = frame[territories.str.startswith("QN")].dropna(subset=["numerator", "denominator"])
+    years = sorted(frame.index.get_level_values("year").unique())
+    summed = complete.groupby(level="year")[["numerator", "denominator"]].sum().reindex(years)
+    present = complete.index.to_frame(index=False).groupby("year")["territory"].agg(set)
+    aggregate = summed.assign(
+        **{
+            SUMMED_COLUMN: [float(len(present.get(y, ()))) for y in years],
+            LEFT_OUT_COLUMN: [", ".join(c for c in codes if c not in present.get(y, set())) for y in years],
+        }
+    )
+    aggregate.index = pd.MultiIndex.from_product([[QPV_AGGREGATE], years], names=["territory", "year"])
+    frame = pd.concat([frame, aggregate])
+    frame["level"] = frame["numerator"] / frame["denominator"].where(frame["denominator"] > 0) * ind.scale
+    return frame
 
 
 def indicator_levels(counts: pd.DataFrame) -> pd.DataFrame:
@@ -138,50 +195,63 @@ def barometer_table(barometer: pd.DataFrame, year: int, baseline_year: int | Non
 
     Columns: territory, indicator, level, change_prev (level of ``year`` minus that of ``year - 1``),
     change_base (minus that of ``baseline_year``, default the first year of the data), rank (QPV
-    only, 1 = most favourable), numerator, denominator. Territories: the 26 QPV, then ``QPV`` (their
-    sum), ``MEL`` and ``MEL_HORS_QPV`` when present.
+    only, 1 = most favourable), numerator, denominator, :data:`SUMMED_COLUMN` and
+    :data:`LEFT_OUT_COLUMN` (which QPV the ``QPV`` row sums: module docstring). Territories: the 26
+    QPV, then ``QPV`` (their sum over the QPV with both counts of the indicator), ``MEL`` and
+    ``MEL_HORS_QPV`` when present.
     """
     counts = _totals(barometer)
-    levels = indicator_levels(counts)
-    years = sorted(levels.index.get_level_values("year").unique())
+    years = sorted(counts.index.get_level_values("year").unique())
     if year not in years:
         raise ValueError(f"no barometer data for {year} (years: {', '.join(map(str, years))})")
     base = baseline_year if baseline_year is not None else years[0]
-    current = levels.xs(year, level="year")
-    previous = levels.xs(year - 1, level="year") if year - 1 in years else current * np.nan
-    baseline = levels.xs(base, level="year") if base in years else current * np.nan
-    rows = []
+    territories = [*counts.xs(year, level="year").index, QPV_AGGREGATE]
+    codes = _qpv_codes(counts)
+    counts = counts[counts.index.get_level_values("year").isin([year, year - 1, base])]  # the years shown
+    parts = []
     for ind in INDICATORS:
-        qpv_levels = current.loc[_is_qpv(current.index.to_series()), ind.key]
-        ranks = qpv_levels.rank(ascending=not ind.higher_is_better, method="min")
-        for territory in current.index:
-            rows.append(
+        frame = _indicator_counts(counts, ind, codes)
+        level = frame["level"]
+        current = frame.xs(year, level="year").reindex(territories)
+        previous = level.xs(year - 1, level="year") if year - 1 in years else pd.Series(dtype=float)
+        baseline = level.xs(base, level="year") if base in years else pd.Series(dtype=float)
+        is_qpv = [_is_qpv_code(t) for t in current.index]
+        ranks = current.loc[is_qpv, "level"].rank(ascending=not ind.higher_is_better, method="min")
+        parts.append(
+            pd.DataFrame(
                 {
-                    "territory": territory,
+                    "territory": current.index,
                     "indicator": ind.key,
-                    "level": current.at[territory, ind.key],
-                    "change_prev": current.at[territory, ind.key] - previous[ind.key].get(territory, np.nan),
-                    "change_base": current.at[territory, ind.key] - baseline[ind.key].get(territory, np.nan),
-                    "rank": ranks.get(territory, np.nan),
-                    "numerator": counts.at[(territory, year), ind.numerator] if ind.numerator in counts else np.nan,
-                    "denominator": counts.at[(territory, year), ind.denominator]
-                    if ind.denominator in counts
-                    else np.nan,
+                    "level": current["level"].to_numpy(dtype=float),
+                    "change_prev": (current["level"] - previous.reindex(current.index)).to_numpy(dtype=float),
+                    "change_base": (current["level"] - baseline.reindex(current.index)).to_numpy(dtype=float),
+                    "rank": ranks.reindex(current.index).to_numpy(dtype=float),
+                    "numerator": current["numerator"].to_numpy(dtype=float),
+                    "denominator": current["denominator"].to_numpy(dtype=float),
+                    SUMMED_COLUMN: current[SUMMED_COLUMN].to_numpy(dtype=float),
+                    LEFT_OUT_COLUMN: current[LEFT_OUT_COLUMN].fillna("").to_numpy(dtype=object),
                 }
             )
-    frame = pd.DataFrame(rows)
-    order = {t: i for i, t in enumerate(sorted(t for t in current.index if str(t).startswith("QN")))}
+        )
+    frame = pd.concat(parts, ignore_index=True)
+    order = {t: i for i, t in enumerate(sorted(t for t in territories if _is_qpv_code(t)))}
     order |= {QPV_AGGREGATE: 1000, "MEL": 1001, "MEL_HORS_QPV": 1002}
     frame["_order"] = frame["territory"].map(order)
     return frame.sort_values(["_order", "indicator"], kind="stable").drop(columns="_order").reset_index(drop=True)
+
+
+def _is_qpv_code(territory: object) -> bool:
+    return str(territory).startswith("QN")
 
 
 def commune_table(barometer: pd.DataFrame, communes: pd.DataFrame, year: int) -> pd.DataFrame:
     """Per commune: the indicators over the QPV located (wholly or partly) in it, for ``year``.
 
     ``communes`` has one row per (QPV code, commune) pair (columns ``code``, ``insee``, ``commune``).
-    Columns: insee, commune, qpv_count, intercommunal (the QPV of the commune that also cover other
-    communes, counted in full here), and one column per indicator key.
+    Each indicator sums its two counts over the QPV of the commune that have both that year (module
+    docstring, *QPV aggregate*). Columns: insee, commune, qpv_count (QPV of the commune with data
+    that year), intercommunal (the QPV of the commune that also cover other communes, counted in
+    full here), and one column per indicator key.
     """
     counts = _totals(barometer)
     this_year = counts.xs(year, level="year")
@@ -189,8 +259,14 @@ def commune_table(barometer: pd.DataFrame, communes: pd.DataFrame, year: int) ->
     rows = []
     for (insee, name), group in communes.groupby(["insee", "commune"], sort=True):
         codes = [c for c in group["code"] if c in this_year.index]
-        summed = this_year.loc[codes].sum(min_count=1).to_frame().T
-        levels = indicator_levels(summed).iloc[0].to_dict() if codes else {i.key: np.nan for i in INDICATORS}
+        levels = {}
+        for ind in INDICATORS:
+            if ind.numerator not in this_year or ind.denominator not in this_year:
+                levels[ind.key] = np.nan
+                continue
+            pairs = this_year.loc[codes, [ind.numerator, ind.denominator]].dropna()
+            numerator, denominator = pairs[ind.numerator].sum(), pairs[ind.denominator].sum()
+            levels[ind.key] = numerator / denominator * ind.scale if len(pairs) and denominator > 0 else np.nan
         rows.append(
             {
                 "insee": insee,

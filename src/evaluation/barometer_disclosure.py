@@ -18,7 +18,19 @@ its row totals are the QPV's denominators, its total row the ``QPV`` aggregate. 
 table (the QPV × the count; the total column repeats the count) for each other count, unless a share
 table holds it already: ``population_15_64``, the denominator of both the employment rate (a share)
 and the jobseekers ratio, is judged once, in the employment table. So every count belongs to one
-table, and a count hidden there is hidden wherever it appears.
+table, and a count hidden there is hidden wherever it appears. A table's rows are the QPV whose
+``QPV`` aggregate it protects: those with both counts of the indicator
+(:mod:`evaluation.barometer`, *QPV aggregate*), so that its total is the published aggregate.
+
+* **Counts outside a table.** A QPV missing the other count of its row (a number of jobseekers
+  without a population) is in no table and in no published sum: the frequency rule alone judges
+  its count (primary when small).
+* **Aggregates over another set of QPV.** The ``QPV`` row of an indicator sums its counts over the
+  QPV that have both; for a count judged in another indicator's table (``population_15_64`` in the
+  jobseekers ratio) that set may differ from the table's rows, and the published sum is then a
+  margin the table was not protected with (with the published counts of the other QPV, it can give
+  a hidden one back). It is hidden (secondary), with its row, as soon as one of the QPV it sums has
+  that count hidden.
 
 * **Primary**: a count ``x`` with ``0 < x < threshold`` (numerator, denominator, or complement of a
   share: what :func:`evaluation.disclosure.protect_rates` judges), zeros published.
@@ -63,7 +75,9 @@ which tells primary from secondary cells: the evaluation team's audit trail, nev
 **Limits.** Only the ``sex == "ensemble"``, ``age_band == "total"`` counts are in the barometer;
 tables by age or sex need their own protection. The commune table and the per-QPV figures shown
 elsewhere in the yearly report are linked to this one: :mod:`evaluation.views_annual` hides every
-figure that includes a hidden count.
+figure that includes a hidden count. So is the employment-rate gap series, which repeats the
+``QPV`` and comparator employment counts of every year: :mod:`evaluation.gap_publication` hides each
+year of it as that year's protected barometer hides them.
 """
 
 from __future__ import annotations
@@ -170,27 +184,31 @@ class _CountTables:
         self.protected: list[dc.Protected] = []
         #: (territory, count) -> status, for the hidden counts of the QPV and the ``QPV`` aggregate
         self.hidden: dict[tuple[str, str], _Status] = {}
-        homes: set[str] = set()
+        #: count -> the QPV of its count table (its ``QPV`` total is the sum over them)
+        self.home_rows: dict[str, frozenset[str]] = {}
         self.indicators = [ind for ind in INDICATORS if (table["indicator"] == ind.key).any()]
         self.counts = {ind.key: table[table["indicator"] == ind.key].set_index("territory") for ind in self.indicators}
+        #: indicator key -> its QPV rows with both counts: those the ``QPV`` aggregate sums
+        self.complete = {ind.key: self._qpv(ind)[["numerator", "denominator"]].dropna() for ind in self.indicators}
         for ind in self.indicators:  # shares first: they hold their denominators as row totals
             if ind.is_share:
-                qpv = self._qpv(ind)[["numerator", "denominator"]].dropna()
+                qpv = self.complete[ind.key]
                 if not qpv.empty:
                     frame = pd.DataFrame(
                         {ind.numerator: qpv["numerator"], _complement(ind): qpv["denominator"] - qpv["numerator"]}
                     )
                     protected = self._protect(frame, f"{name} · {ind.key}")
-                    self._add(homes, ind.numerator, protected, (ind.numerator,))
-                    self._add(homes, _complement(ind), protected, (_complement(ind),))
-                    self._add(homes, ind.denominator, protected, (TOTAL,))
+                    self._add(ind.numerator, protected, (ind.numerator,))
+                    self._add(_complement(ind), protected, (_complement(ind),))
+                    self._add(ind.denominator, protected, (TOTAL,))
         for ind in self.indicators:
             if not ind.is_share:
+                qpv = self.complete[ind.key]  # the QPV the aggregate sums: the table's total is that sum
                 for count, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
-                    values = self._qpv(ind)[column].dropna()
-                    if count not in homes and not values.empty:
-                        protected = self._protect(values.to_frame(count), f"{name} · {count}")
-                        self._add(homes, count, protected, (count, TOTAL))
+                    if count not in self.home_rows and not qpv.empty:
+                        protected = self._protect(qpv[column].to_frame(count), f"{name} · {count}")
+                        self._add(count, protected, (count, TOTAL))
+        self.loose = self._loose_statuses()
         self.outside = self._outside_statuses()
 
     def _qpv(self, ind: BarometerIndicator) -> pd.DataFrame:
@@ -203,20 +221,59 @@ class _CountTables:
         self.protected.append(protected)
         return protected
 
-    def _add(self, homes: set[str], count: str, protected: dc.Protected, columns: tuple[str, ...]) -> None:
+    def _add(self, count: str, protected: dc.Protected, columns: tuple[str, ...]) -> None:
         """Record the hidden cells of ``count``, held by ``columns`` of ``protected`` (the strongest flag)."""
-        if count in homes:  # pragma: no cover - INDICATORS has no count in two share tables
+        if count in self.home_rows:  # pragma: no cover - INDICATORS has no count in two share tables
             raise RuntimeError(f"count {count!r} would be protected in two linked tables")
-        homes.add(count)
+        self.home_rows[count] = frozenset(str(row) for row in protected.values.index if row != TOTAL)
         for log in protected.log.itertuples():
             if log.column in columns:
                 territory = QPV_AGGREGATE if log.row == TOTAL else str(log.row)
                 status = (Flag(log.flag), f"{count} : {log.reason}")
                 self.hidden[(territory, count)] = _stronger([self.hidden.get((territory, count), _PUBLISHED), status])
 
+    def _loose_statuses(self) -> dict[tuple[str, str], _Status]:
+        """Counts of a QPV outside their count table (the other count of the row is missing).
+
+        Such a count is published in its row but summed in no published total (the ``QPV``
+        aggregate sums the QPV with both counts), so the frequency rule alone protects it.
+        """
+        threshold = self.rule.threshold
+        out: dict[tuple[str, str], _Status] = {}
+        reason = "{count} : effectif non nul inférieur à {threshold} (règle {rule})"
+        for ind in self.indicators:
+            qpv = self._qpv(ind)
+            for count, column in ((ind.numerator, "numerator"), (ind.denominator, "denominator")):
+                home = self.home_rows.get(count, frozenset())
+                small = qpv[(qpv[column] > 0) & (qpv[column] < threshold)]
+                for territory in small.index:
+                    if str(territory) not in home:
+                        text = reason.format(count=count, threshold=threshold, rule=self.rule.name)
+                        out[(str(territory), count)] = (Flag.PRIMARY, text)
+        return out
+
     def qpv_status(self, territory: str, count: str) -> _Status:
-        """The status of a count of a QPV or of the ``QPV`` aggregate, from its table."""
+        """The status of a count of a QPV (from its table, or alone) or of the ``QPV`` total of its table."""
+        if territory != QPV_AGGREGATE and territory not in self.home_rows.get(count, frozenset()):
+            return self.loose.get((territory, count), _PUBLISHED)
         return self.hidden.get((territory, count), _PUBLISHED)
+
+    def aggregate_status(self, ind: BarometerIndicator, count: str) -> _Status:
+        """The status of ``count`` in the ``QPV`` aggregate row of ``ind``.
+
+        The row sums the QPV with both counts of ``ind``. When they are the rows of the count's
+        table, the table's total decides. Otherwise (``population_15_64``, judged with the employed,
+        summed over the QPV with a number of jobseekers) the published sum is not a margin the table
+        was protected with: it is hidden as soon as one of its terms is.
+        """
+        summed = frozenset(str(t) for t in self.complete[ind.key].index)
+        if summed == self.home_rows.get(count):
+            return self.qpv_status(QPV_AGGREGATE, count)
+        hidden = sorted(t for t in summed if self.qpv_status(t, count)[0] is not Flag.PUBLISHED)
+        if not hidden:
+            return _PUBLISHED
+        reason = f"{count} : somme sur d'autres quartiers que sa table de comptage, dont {', '.join(hidden)} masqués"
+        return (Flag.SECONDARY, reason)
 
     def _outside_statuses(self) -> dict[tuple[str, str], _Status]:
         """``MEL`` and ``MEL_HORS_QPV`` counts (module docstring, *Aggregates*)."""
@@ -260,8 +317,12 @@ class _CountTables:
         A hidden complement hides the numerator with it (for the QPV, protect_table already hid
         the numerator or the denominator: ``numerator + complement = denominator``).
         """
-        numerator = self.status(territory, ind.numerator)
-        denominator = self.status(territory, ind.denominator)
+        if territory == QPV_AGGREGATE:
+            numerator = self.aggregate_status(ind, ind.numerator)
+            denominator = self.aggregate_status(ind, ind.denominator)
+        else:
+            numerator = self.status(territory, ind.numerator)
+            denominator = self.status(territory, ind.denominator)
         if ind.is_share:
             complement = self.status(territory, _complement(ind))
             if complement[0] is not Flag.PUBLISHED and numerator[0] is Flag.PUBLISHED:

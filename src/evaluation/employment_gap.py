@@ -17,12 +17,21 @@ validated (:mod:`evaluation.io`).
 **Definitions.**
 
 * Employment rate (%) = ``100 * employed_15_64 / population_15_64``; NaN when the population is 0.
-* QPV aggregate: the *sum* of the counts of all QPV rows of a year (a population-weighted rate, not a
-  mean of the QPV rates).
+* QPV aggregate: the *sum* of the counts of the QPV of a year that have both counts (a
+  population-weighted rate, not a mean of the QPV rates), the same set as the ``QPV`` row of the
+  barometer (:func:`evaluation.barometer.barometer_table`); ``qpv_left_out`` names the others.
 * Gap (points) = comparator rate - QPV rate: positive when the QPV lag behind.
 * Comparator: :data:`COMPARATORS`. The plan's 15 points are against the **whole MEL**
   (:data:`PLAN_COMPARATOR`); the MEL outside QPV gives a larger gap (the QPV pull the MEL's rate
   down). A result always names its comparator, and a series never mixes two.
+
+**Sampling precision.** Census counts are estimates from a sample, not sample sizes: the intervals
+use an effective sample size ``count / design_effect`` (:func:`wilson_ci`), by default
+:data:`DEFAULT_CENSUS_DESIGN_EFFECT` (1.5, derived from INSEE's census sampling fraction, see there);
+every function that computes an interval takes ``design_effect`` as a parameter (and the command
+``evaluation employment-gap`` as ``--design-effect``). The intervals are orders of magnitude: the
+design effect is approximate and the sources are not independent (see :func:`gap_series` and
+:func:`gap_change`); reports present them so.
 
 **Caveats, as warnings** (:class:`EvaluationWarning`, see :func:`check_guards`): census vintages less
 than 5 years apart share survey years; a series spanning the 2015 change of the census collection
@@ -57,13 +66,18 @@ __all__ = [
     "AGE_BANDS",
     "EXHAUSTIVE_NOTE",
     "GAP_SERIES_COLUMNS",
+    "CENSUS_SAMPLING_FRACTION",
+    "DEFAULT_CENSUS_DESIGN_EFFECT",
     "EvaluationWarning",
+    "PathStatus",
+    "GapChange",
     "GapReduction",
     "wilson_ci",
     "rate_difference_ci",
     "direct_standardise",
     "kitagawa",
     "gap_series",
+    "gap_change",
     "gap_reduction",
     "standardised_rates",
     "decompose_gap_change",
@@ -102,6 +116,23 @@ QPV_AGGREGATE = "QPV"
 AGE_BANDS = ("15-24", "25-54", "55-64")
 #: ``interval_note`` of a year whose counts all come from exhaustive sources.
 EXHAUSTIVE_NOTE = "exhaustive source, no interval"
+#: Share of the dwellings a census vintage surveys in communes of 10 000 inhabitants or more: INSEE
+#: surveys a sample of about 8 % of the dwellings each year, about 40 % over the five annual surveys
+#: pooled in a vintage (INSEE's description of the census method; smaller communes are enumerated in
+#: full, one fifth each year). Every QPV of the MEL lies in such a commune.
+CENSUS_SAMPLING_FRACTION = 0.40
+#: Default design effect of a rate computed on census counts: ``(1 - f) / f`` with ``f`` =
+#: :data:`CENSUS_SAMPLING_FRACTION`, i.e. 1.5. A rate ``p`` estimated on a population count ``N`` from
+#: a sample of a fraction ``f`` of it has the variance ``(1 - f) p (1 - p) / (f N)`` (simple random
+#: sampling of ``f N`` people without replacement), ``(1 - f) / f`` times the ``p (1 - p) / N`` of
+#: a simple random sample of size ``N``: the census counts are weighted up from that sample. It
+#: leaves out what INSEE does not publish as a single factor: the clustering of people in dwellings
+#: and addresses (wider), the calibration of the weights on the dwelling counts and the exhaustive
+#: enumeration of the small communes of the MEL (narrower). An assumption, configurable
+#: (``design_effect`` parameters, ``evaluation employment-gap --design-effect``): the intervals it
+#: gives are orders of magnitude.
+#: (Rounded: 1.5, not the 1.4999... of binary floats.)
+DEFAULT_CENSUS_DESIGN_EFFECT = round((1 - CENSUS_SAMPLING_FRACTION) / CENSUS_SAMPLING_FRACTION, 10)
 
 #: Columns of :func:`gap_series`, in order.
 GAP_SERIES_COLUMNS = (
@@ -124,6 +155,8 @@ GAP_SERIES_COLUMNS = (
     "sampled",
     "vintage",
     "interval_note",
+    "design_effect",
+    "qpv_left_out",
 )
 
 _POPULATION = "population_15_64"
@@ -396,6 +429,12 @@ def _employment_counts(barometer: pd.DataFrame, age_bands: Iterable[str]) -> pd.
     return counts[columns].reset_index(drop=True)
 
 
+def _qpv_universe(barometer: pd.DataFrame) -> list[str]:
+    """The QPV codes of the data (any indicator, any year, sex ``ensemble``, age band ``total``)."""
+    rows = barometer[(barometer["sex"] == _ALL_SEXES) & (barometer["age_band"] == _TOTAL_BAND)]
+    return sorted({str(t) for t in rows["territory"] if str(t).startswith(_QPV_PREFIX)})
+
+
 def _rate(employed: Any, population: Any) -> Any:
     """``employed / population`` elementwise, NaN where the population is not positive."""
     e = np.asarray(employed, dtype=float)
@@ -413,14 +452,16 @@ def gap_series(
     barometer: pd.DataFrame,
     comparator: str = PLAN_COMPARATOR,
     conf_level: float = 0.95,
-    design_effect: float = 1.0,
+    design_effect: float = DEFAULT_CENSUS_DESIGN_EFFECT,
 ) -> pd.DataFrame:
     """The QPV-comparator employment-rate gap per year, in points, with intervals for sampled counts.
 
     One row per year present in the ``total`` rows (columns :data:`GAP_SERIES_COLUMNS`):
 
-    * ``qpv_employed``, ``qpv_population``: sums over the QPV rows of the year (``qpv_count`` of them);
-      ``qpv_rate_pct = 100 * qpv_employed / qpv_population``; same for the ``comparator_*`` columns;
+    * ``qpv_employed``, ``qpv_population``: sums over the QPV of the year with both counts
+      (``qpv_count`` of them; ``qpv_left_out``: the codes of the other QPV of the data, any year,
+      comma-separated, empty when none); ``qpv_rate_pct = 100 * qpv_employed / qpv_population``;
+      same for the ``comparator_*`` columns;
     * ``gap_pp = comparator_rate_pct - qpv_rate_pct`` (positive when the QPV lag behind);
     * ``*_low_pct``, ``*_high_pct``: Wilson intervals (:func:`wilson_ci`); ``gap_low_pp``,
       ``gap_high_pp``: Newcombe's hybrid score interval (:func:`rate_difference_ci`), all at
@@ -440,11 +481,11 @@ def gap_series(
     MEL outside QPV the territories are disjoint.
 
     **Design effect.** Census counts are weighted estimates, not sample sizes: with
-    ``design_effect = 1`` the interval treats a count as a simple random sample of that size, which
-    is too narrow. In communes of 10 000 inhabitants or more the census surveys about 8 % of the
-    dwellings each year (about 40 % over the five surveys of a vintage), whole dwellings at a time
-    (clustering). The package has no design effect for the QPV counts: pass an explicit assumption
-    and report it (``interval_note`` carries it).
+    ``design_effect = 1`` the interval would treat a count as a simple random sample of that size,
+    which is too narrow. The default, :data:`DEFAULT_CENSUS_DESIGN_EFFECT` (1.5), accounts for the
+    census sampling fraction (40 % of the dwellings over a vintage in communes of 10 000 inhabitants
+    or more), not for the clustering of people in dwellings: an order of magnitude. The column
+    ``design_effect`` and ``interval_note`` carry the value used.
 
     Raises :class:`~evaluation.errors.UsageError` for an unknown comparator (naming the known ones).
     Warns (:class:`EvaluationWarning`) when the number of QPV summed changes between years (the
@@ -457,6 +498,7 @@ def gap_series(
     counts = _employment_counts(barometer, [_TOTAL_BAND])
     qpv_rows = counts[_is_qpv(counts["territory"])]
     comparator_rows = counts[counts["territory"] == comparator.value].set_index("year")
+    universe = _qpv_universe(barometer)
     years = sorted(set(qpv_rows["year"]) | set(comparator_rows.index))
     if not years:
         return pd.DataFrame(columns=list(GAP_SERIES_COLUMNS))
@@ -483,6 +525,7 @@ def gap_series(
                 "comparator_population": float(comp["population"].iloc[0]) if len(comp) else np.nan,
                 "sampled": bool(qpv["sampled"].any() or comp["sampled"].any()),
                 "vintage": float(vintages[0]) if len(vintages) == 1 else np.nan,
+                "qpv_left_out": ", ".join(c for c in universe if c not in set(qpv["territory"])),
             }
         )
     table = pd.DataFrame.from_records(records)
@@ -530,7 +573,142 @@ def gap_series(
         gap_note = "gap by Newcombe's hybrid score method (disjoint territories)"
     sampled_note = f"{level} Wilson intervals, design effect {design_effect:g}; {gap_note}"
     table["interval_note"] = np.where(sampled, sampled_note, EXHAUSTIVE_NOTE)
+    table["design_effect"] = float(design_effect)
     return table[list(GAP_SERIES_COLUMNS)]
+
+
+class PathStatus(StrEnum):
+    """Where the latest gap stands against the required path, sampling uncertainty included."""
+
+    #: The whole interval of the distance to the path is at or below 0: on the path (or ahead).
+    ON_PATH = "on_path"
+    #: The whole interval is above 0: behind the path, beyond the sampling uncertainty.
+    BEHIND = "behind"
+    #: The interval contains 0: the data cannot tell.
+    UNDETERMINED = "undetermined"
+
+
+def _half_widths(row: Mapping[str, Any]) -> tuple[float, float] | None:
+    """``(gap - gap_low, gap_high - gap)`` of a series row in points; None without an interval."""
+    low, high = row.get("gap_low_pp", np.nan), row.get("gap_high_pp", np.nan)
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return None
+    return float(row["gap_pp"]) - float(low), float(high) - float(row["gap_pp"])
+
+
+def _difference_ci(
+    estimate_b: float,
+    widths_b: tuple[float, float] | None,
+    estimate_a: float,
+    widths_a: tuple[float, float] | None,
+    scale_a: float = 1.0,
+) -> tuple[float | None, float | None]:
+    """MOVER interval of ``estimate_b - scale_a * estimate_a`` from the two intervals (independent).
+
+    Zou and Donner (2008), "Construction of confidence limits about effect measures: a general
+    approach", *Statistics in Medicine* 27:1693-1702 (the method of variance estimates recovery,
+    which gives Newcombe's interval when applied to two Wilson intervals). With the half-widths
+    ``(lb, ub)`` of B and ``(la, ua)`` of A, ``c = scale_a >= 0`` and ``d = B - c A``::
+
+        low  = d - sqrt(lb^2 + (c ua)^2)
+        high = d + sqrt(ub^2 + (c la)^2)
+
+    An estimate without interval (exhaustive source) counts as exact; (None, None) when neither has one.
+    """
+    if widths_a is None and widths_b is None:
+        return None, None
+    lb, ub = widths_b or (0.0, 0.0)
+    la, ua = widths_a or (0.0, 0.0)
+    difference = estimate_b - scale_a * estimate_a
+    return (
+        difference - math.sqrt(lb**2 + (scale_a * ua) ** 2),
+        difference + math.sqrt(ub**2 + (scale_a * la) ** 2),
+    )
+
+
+def _series_row(series: pd.DataFrame, year: int) -> dict[str, Any]:
+    rows = series[(series["year"] == year) & series["gap_pp"].notna()]
+    if rows.empty:
+        years = [int(y) for y in series.loc[series["gap_pp"].notna(), "year"]]
+        raise UsageError(f"no gap for {year}: the series has a gap for {years}")
+    return rows.iloc[0].to_dict()
+
+
+def _vintages_overlap(row_a: Mapping[str, Any], row_b: Mapping[str, Any]) -> bool:
+    """True when the two rows' census vintages are known, distinct and share survey years."""
+    vintages = [row.get("vintage", np.nan) for row in (row_a, row_b)]
+    if any(v is None or pd.isna(v) for v in vintages):
+        return False
+    return 0 < abs(int(vintages[1]) - int(vintages[0])) < VINTAGE_OVERLAP_YEARS
+
+
+@dataclass(frozen=True)
+class GapChange:
+    """The change of the gap between two years, in points, with its interval (see :func:`gap_change`).
+
+    ``change_pp = gap_b_pp - gap_a_pp`` (negative when the gap narrowed); ``change_low_pp``,
+    ``change_high_pp``: its interval at the level of the series' intervals (None when both years
+    come from exhaustive sources); ``vintages_overlap``: the two census vintages share survey years,
+    so the interval is wider than needed (see :func:`gap_change`).
+    """
+
+    comparator: str
+    year_a: int
+    year_b: int
+    gap_a_pp: float
+    gap_b_pp: float
+    change_pp: float
+    change_low_pp: float | None
+    change_high_pp: float | None
+    vintages_overlap: bool
+
+
+def gap_change(series: pd.DataFrame, year_a: int, year_b: int) -> GapChange:
+    """The change of the gap from ``year_a`` to ``year_b`` of a :func:`gap_series` table, with its interval.
+
+    ``change = gap_b - gap_a``. Interval: the method of variance estimates recovery (MOVER, Zou and
+    Donner 2008) on the two years' gap intervals (``gap_low_pp``, ``gap_high_pp``, Newcombe's), as
+    for a difference of **independent** estimates::
+
+        low  = change - sqrt((gap_b - gap_low_b)^2 + (gap_high_a - gap_a)^2)
+        high = change + sqrt((gap_high_b - gap_b)^2 + (gap_a - gap_low_a)^2)
+
+    A year from exhaustive sources (no interval) counts as exact; without any interval the bounds
+    are None. The level is that of the series' intervals.
+
+    **Dependence between the two years.** Census vintages 5 or more years apart pool disjoint survey
+    years (a vintage N pools the surveys N-2..N+2): their samples are taken as independent. That is
+    an approximation: a rotation group of addresses comes back five years later, so some dwellings
+    (and the households that stayed) can be surveyed in both. Vintages less than 5 years apart share
+    survey years outright. In both cases the shared part makes the two gaps err in the same
+    direction (with the whole MEL as comparator the gap's sampling error is ``(1 - s)(e_out -
+    e_QPV)``, and each of the two disjoint areas' errors is positively correlated between the two
+    vintages), so the variance of their difference is *smaller* than the sum assumed here: the
+    interval is conservative (too wide), markedly so when ``vintages_overlap``. The gap intervals
+    themselves are conservative against the whole MEL (:func:`gap_series`).
+
+    Raises :class:`~evaluation.errors.UsageError` when the series mixes comparators or lacks a gap
+    for one of the years.
+    """
+    comparators = sorted(set(series["comparator"].dropna()))
+    if len(comparators) > 1:
+        raise UsageError(f"the series mixes comparators {comparators}: compute one gap_series per comparator")
+    row_a, row_b = _series_row(series, year_a), _series_row(series, year_b)
+    gap_a, gap_b = float(row_a["gap_pp"]), float(row_b["gap_pp"])
+    low, high = _difference_ci(gap_b, _half_widths(row_b), gap_a, _half_widths(row_a))
+    if year_a == year_b:
+        low, high = (None, None) if low is None else (0.0, 0.0)
+    return GapChange(
+        comparator=comparators[0] if comparators else "",
+        year_a=year_a,
+        year_b=year_b,
+        gap_a_pp=gap_a,
+        gap_b_pp=gap_b,
+        change_pp=gap_b - gap_a,
+        change_low_pp=low,
+        change_high_pp=high,
+        vintages_overlap=_vintages_overlap(row_a, row_b),
+    )
 
 
 @dataclass(frozen=True)
@@ -544,6 +722,14 @@ class GapReduction:
     ``required_path``: ``(year, gap_pp)`` on the straight line from the baseline to the target at the
     horizon; ``projected_year``: the year the target is met at that pace (None when the gap does not
     shrink); ``on_path``: ``latest_gap_pp <= required gap at latest_year``.
+
+    Sampling uncertainty (None when both years come from exhaustive sources, or for a single year):
+    ``reduction_low_pp``, ``reduction_high_pp``, the interval of the reduction (:func:`gap_change`,
+    sign reversed); ``distance_to_path_pp`` = latest gap - required gap at ``latest_year`` (positive:
+    behind) and its interval; ``path_status`` (:class:`PathStatus`) from that interval;
+    ``projected_year_earliest`` and ``projected_year_latest``, the years the target is met at the
+    paces at the two ends of the reduction's interval (``projected_year_latest`` None: at the low end
+    the gap does not shrink, no year); ``vintages_overlap`` as in :class:`GapChange`.
     """
 
     comparator: str
@@ -559,6 +745,15 @@ class GapReduction:
     required_path: tuple[tuple[int, float], ...]
     projected_year: int | None
     on_path: bool
+    reduction_low_pp: float | None = None
+    reduction_high_pp: float | None = None
+    distance_to_path_pp: float = math.nan
+    distance_to_path_low_pp: float | None = None
+    distance_to_path_high_pp: float | None = None
+    path_status: PathStatus = PathStatus.UNDETERMINED
+    projected_year_earliest: int | None = None
+    projected_year_latest: int | None = None
+    vintages_overlap: bool = False
 
 
 def _required_gap(year: int, baseline_year: int, baseline_gap: float, horizon: int, target_gap: float) -> float:
@@ -591,6 +786,26 @@ def gap_reduction(
       met it; otherwise, with the pace ``v = (baseline_gap - latest_gap) / (latest_year - baseline_year)``
       > 0, ``baseline_year + ceil((baseline_gap - target_gap) / v)``; None when the gap does not shrink
       (or there is a single year).
+
+    **Sampling uncertainty**, from the series' gap intervals (``gap_low_pp``, ``gap_high_pp``; a
+    series without them, or years from exhaustive sources, count as exact):
+
+    * ``reduction_low_pp``, ``reduction_high_pp``: the interval of ``baseline_gap - latest_gap``,
+      the sign-reversed interval of :func:`gap_change` (MOVER, the two years' estimates taken as
+      independent: true for census vintages 5 or more years apart, conservative for closer ones,
+      which share survey years; ``vintages_overlap`` says which);
+    * ``distance_to_path_pp = latest_gap - c * baseline_gap`` with ``c = 1 - reduction_share * f``
+      and ``f = min(1, (latest_year - baseline_year) / (horizon - baseline_year))`` (the required gap
+      is proportional to the baseline gap, which is an estimate too); its interval by MOVER with the
+      scaled baseline interval (``c * (gap_low, gap_high)``); ``path_status``:
+      :attr:`PathStatus.ON_PATH` when its upper bound is <= 0, :attr:`PathStatus.BEHIND` when its
+      lower bound is > 0, :attr:`PathStatus.UNDETERMINED` otherwise (without interval: the sign of
+      the distance);
+    * ``projected_year_earliest`` / ``projected_year_latest``: the formula of ``projected_year`` with
+      the pace at the upper / lower bound of the reduction's interval (None when that pace is not
+      positive: at the low end, the gap does not shrink and no year can be given), while the target is
+      not met; the target (half the baseline gap) is taken as fixed there, so the range is an order
+      of magnitude.
 
     Raises :class:`~evaluation.errors.UsageError` when the series mixes comparators, has no gap, lacks
     ``baseline_year``, when ``horizon <= baseline_year`` or ``reduction_share`` is outside (0, 1].
@@ -645,6 +860,33 @@ def gap_reduction(
         for year in range(baseline_year, horizon + 1)
     )
     required_latest = _required_gap(latest_year, baseline_year, baseline_gap, horizon, target_gap)
+
+    row_base = rows[rows["year"] == baseline_year].iloc[0].to_dict()
+    row_latest = rows[rows["year"] == latest_year].iloc[0].to_dict()
+    widths_base, widths_latest = _half_widths(row_base), _half_widths(row_latest)
+    scale = 1 - reduction_share * min(1.0, max(0.0, elapsed / (horizon - baseline_year)))
+    distance = latest_gap - required_latest
+    reduction_low = reduction_high = distance_low = distance_high = None
+    if elapsed > 0:
+        change_low, change_high = _difference_ci(latest_gap, widths_latest, baseline_gap, widths_base)
+        if change_low is not None and change_high is not None:
+            reduction_low, reduction_high = -change_high, -change_low
+        distance_low, distance_high = _difference_ci(latest_gap, widths_latest, baseline_gap, widths_base, scale)
+    if distance_low is None or distance_high is None:
+        status = PathStatus.ON_PATH if distance <= 1e-12 else PathStatus.BEHIND
+    elif distance_high <= 1e-12:
+        status = PathStatus.ON_PATH
+    elif distance_low > 1e-12:
+        status = PathStatus.BEHIND
+    else:
+        status = PathStatus.UNDETERMINED
+    earliest = latest = None
+    if baseline_gap > 0 and latest_gap > target_gap and reduction_low is not None and reduction_high is not None:
+        if reduction_high > 0:
+            earliest = baseline_year + math.ceil(target_reduction * elapsed / reduction_high - 1e-9)
+        if reduction_low > 0:
+            latest = baseline_year + math.ceil(target_reduction * elapsed / reduction_low - 1e-9)
+
     return GapReduction(
         comparator=comparators[0] if comparators else "",
         baseline_year=baseline_year,
@@ -659,6 +901,15 @@ def gap_reduction(
         required_path=path,
         projected_year=projected,
         on_path=bool(latest_gap <= required_latest + 1e-12),
+        reduction_low_pp=reduction_low,
+        reduction_high_pp=reduction_high,
+        distance_to_path_pp=distance,
+        distance_to_path_low_pp=distance_low,
+        distance_to_path_high_pp=distance_high,
+        path_status=status,
+        projected_year_earliest=earliest,
+        projected_year_latest=latest,
+        vintages_overlap=_vintages_overlap(row_base, row_latest),
     )
 
 
@@ -857,21 +1108,27 @@ def qpv_contributions(
 
     For QPV ``i`` with rate ``r_i = employed_i / population_i`` and population share ``s_i`` in the
     aggregate (``total`` rows), the aggregate rate is ``R = sum_i s_i r_i``, and (Kitagawa's symmetric
-    form over the QPV)::
+    form over the QPV, the composition term **centred** on the mean aggregate rate
+    ``R_mean = (R_a + R_b) / 2``)::
 
         rate_effect_pp  = 100 * (s_ia + s_ib) / 2 * (r_ib - r_ia)
-        composition_pp  = 100 * (r_ia + r_ib) / 2 * (s_ib - s_ia)
+        composition_pp  = 100 * ((r_ia + r_ib) / 2 - R_mean) * (s_ib - s_ia)
         contribution_pp = rate_effect_pp + composition_pp
 
-    and ``sum_i contribution_pp = 100 * (R_b - R_a)`` exactly (up to float rounding). A QPV can
-    contribute through its own rate or because its weight in the aggregate grew or shrank.
+    and ``sum_i contribution_pp = 100 * (R_b - R_a)`` exactly (up to float rounding): the shares sum
+    to 1 in both years, so ``sum_i (s_ib - s_ia) = 0`` and the centring term adds up to 0. A QPV
+    contributes through its own rate, or because its weight grew or shrank *and* its rate differs
+    from the aggregate's: a QPV at the aggregate rate whose weight grows changes nothing (without the
+    centring, two QPV at 40 % whose shares go from 50/50 to 60/40 would "contribute" +4 and -4
+    points to an aggregate that did not move).
 
     Only the QPV with counts in both years enter (a QPV present in one year only is named in a
     warning); the contributions then add up to the change of the aggregate over those QPV. Columns:
     ``territory``, ``population_a``, ``population_b``, ``rate_a_pct``, ``rate_b_pct``,
     ``rate_change_pp``, ``gap_a_pp``, ``gap_b_pp`` (comparator rate - QPV rate, NaN without comparator
     counts), ``share_a_pct``, ``share_b_pct``, ``rate_effect_pp``, ``composition_pp``,
-    ``contribution_pp``; one row per QPV, by code.
+    ``contribution_pp``, ``aggregate_rate_mean_pct`` (``100 * R_mean``, the same on every row);
+    one row per QPV, by code.
     """
     comparator = _check_comparator(comparator)
     counts = _employment_counts(barometer, [_TOTAL_BAND])
@@ -899,6 +1156,10 @@ def qpv_contributions(
     rate_b = _rate(b["employed"], b["population"])
     share_a = a["population"].to_numpy(dtype=float) / a["population"].sum()
     share_b = b["population"].to_numpy(dtype=float) / b["population"].sum()
+    # The aggregate rates over the QPV of both years (those the contributions cover).
+    mean_rate = (
+        _rate(a["employed"].sum(), a["population"].sum()) + _rate(b["employed"].sum(), b["population"].sum())
+    ) / 2
     table = pd.DataFrame(
         {
             "territory": common,
@@ -912,10 +1173,11 @@ def qpv_contributions(
             "share_a_pct": 100 * share_a,
             "share_b_pct": 100 * share_b,
             "rate_effect_pp": 100 * (share_a + share_b) / 2 * (rate_b - rate_a),
-            "composition_pp": 100 * (rate_a + rate_b) / 2 * (share_b - share_a),
+            "composition_pp": 100 * ((rate_a + rate_b) / 2 - mean_rate) * (share_b - share_a),
         }
     )
     table["contribution_pp"] = table["rate_effect_pp"] + table["composition_pp"]
+    table["aggregate_rate_mean_pct"] = 100 * float(mean_rate)
     return table
 
 
@@ -950,7 +1212,9 @@ def _vintage_messages(vintages: Iterable[Any]) -> list[str]:
     return messages
 
 
-def check_guards(barometer: pd.DataFrame, years: Sequence[int] | None = None) -> list[str]:
+def check_guards(
+    barometer: pd.DataFrame, years: Sequence[int] | None = None, *, disclosure_threshold: int | None = None
+) -> list[str]:
     """The statistical caveats of the barometer rows of ``years`` (default: all), warned and returned.
 
     1. **Overlapping vintages**: two distinct census vintages less than
@@ -964,7 +1228,9 @@ def check_guards(barometer: pd.DataFrame, years: Sequence[int] | None = None) ->
        threshold for census counts, named by territory, year, indicator (and sex and age band when
        not the totals). The threshold is about sampling imprecision, so exhaustive counts (for
        example registered jobseekers) are not flagged. The first 20 are listed one per message,
-       then one message counts the rest.
+       then one message counts the rest. With ``disclosure_threshold`` (the published messages: the
+       dataset's disclosure rule), a count ``0 < x < disclosure_threshold`` is named without its
+       value, which statistical confidentiality forbids to publish.
 
     Each message (one line, English) is emitted with ``warnings.warn(message, EvaluationWarning)``
     and returned in that order; an empty list means no caveat.
@@ -976,8 +1242,14 @@ def check_guards(barometer: pd.DataFrame, years: Sequence[int] | None = None) ->
     small = small.sort_values(["territory", "year", "indicator"], kind="stable")
     for row in small.head(_MAX_LISTED).itertuples():
         detail = "" if (row.sex, row.age_band) == (_ALL_SEXES, _TOTAL_BAND) else f" (sex {row.sex}, age {row.age_band})"
+        secret = disclosure_threshold is not None and 0 < row.value < disclosure_threshold
+        value = (
+            f"a count under {disclosure_threshold} (not shown: statistical confidentiality)"
+            if secret
+            else f"{row.value:g}"
+        )
         messages.append(
-            f"{row.territory} {row.year} {row.indicator}{detail}: {row.value:g} is below {CAUTION_COUNT}, "
+            f"{row.territory} {row.year} {row.indicator}{detail}: {value} is below {CAUTION_COUNT}, "
             "INSEE's caution threshold for census counts"
         )
     if len(small) > _MAX_LISTED:

@@ -11,9 +11,20 @@ the small multiples leave out the hidden years of a QPV's employment rate; the c
 out the QPV whose employment rate is hidden in either year; a commune's figure is hidden when it
 includes a QPV whose figure is hidden (the commune table is linked to the QPV table: its figure
 and the published QPV would give the hidden one back). The legend of ``s`` is printed under every
-table that has a hidden cell. The figures of all the QPV together and of the MEL (headline, gap
-chart, decomposition by age band) are not suppressed: they are sums over thousands of residents,
-like the ``ecart_taux_emploi`` table (:mod:`evaluation.tables` says why).
+table that has a hidden cell.
+
+The figures of all the QPV together and of the comparator (headline, gap chart, reduction) are those
+of :func:`evaluation.gap_publication.published_gap`, the object the exported ``ecart_taux_emploi``
+table and ``evaluation employment-gap`` publish too: each year of the series is hidden the way that
+year's protected barometer hides the QPV aggregate or the comparator (sums over thousands of
+residents on real data, never hidden there; on partial data they can be). The decomposition by age
+band is not shown when the QPV aggregate or the comparator of either year is hidden, the
+contributions when the QPV aggregate of either year is.
+
+**Reading the gap.** The intervals are orders of magnitude (census counts from a sample, an
+approximate design effect, sources that overlap): the headline says so, says what the gap measures
+and what it does not (the plan's effect), and presents the reduction, the distance to the required
+path and the projected year with their ranges.
 """
 
 from __future__ import annotations
@@ -33,6 +44,7 @@ from evaluation.barometer_disclosure import ProtectedBarometer, hidden_levels, p
 from evaluation.employment_gap import QPV_AGGREGATE
 from evaluation.errors import UsageError
 from evaluation.formatting import NBSP, format_number, format_pct, html_table
+from evaluation.gap_publication import PublishedGap, published_gap
 from evaluation.intake import Problem, load_barometer
 from evaluation.io import Dataset, load_dataset
 from evaluation.monitoring import MonitoringData, load_monitoring_data
@@ -66,8 +78,10 @@ class AnnualContext:
     baseline_year: int
     barometer: pd.DataFrame
     barometer_problems: tuple[Problem, ...]
+    #: The published gap series (protected, :attr:`PublishedGap.series`) and its reduction (None when
+    #: the baseline's or the latest year's gap is hidden), the cautions of the computation.
     series: pd.DataFrame
-    reduction: eg.GapReduction
+    reduction: eg.GapReduction | None
     guards: tuple[str, ...]
     data: MonitoringData
     gaps: pd.DataFrame
@@ -77,6 +91,8 @@ class AnnualContext:
     protection: ProtectedBarometer
     #: The levels hidden in the protected barometer of each earlier year (small multiples, changes).
     hidden_by_year: Mapping[int, frozenset[tuple[str, str]]]
+    #: The employment-rate gap as published (the same object as the export and the command).
+    gap: PublishedGap
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -92,12 +108,17 @@ class AnnualContext:
 
 
 def annual_context(
-    year: int, data_dir: str = "", comparator: str = eg.PLAN_COMPARATOR, baseline_year: int = 0
+    year: int,
+    data_dir: str = "",
+    comparator: str = eg.PLAN_COMPARATOR,
+    baseline_year: int = 0,
+    design_effect: float = eg.DEFAULT_CENSUS_DESIGN_EFFECT,
 ) -> AnnualContext:
     """Validate the parameters of ``annual.ipynb`` and compute the year's gap, barometer and monitoring.
 
     ``baseline_year`` 0 means the first year of the barometer series. The gap series stops at
-    ``year``: a report of 2019 does not show 2020.
+    ``year``: a report of 2019 does not show 2020. ``design_effect``: the census counts' (default
+    :data:`evaluation.employment_gap.DEFAULT_CENSUS_DESIGN_EFFECT`, as the export and the command).
     """
     _check_year(year)
     plan = load_plan()
@@ -106,17 +127,21 @@ def annual_context(
     barometer = barometer[barometer["year"] <= year]
     if barometer.empty:
         raise UsageError(f"no barometer data up to {year} in {dataset.path / 'barometer'}")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", eg.EvaluationWarning)  # collected below and shown to the reader
-        series = eg.gap_series(barometer, comparator)
-        baseline = baseline_year or int(series["year"].min())
-        guards = tuple(eg.check_guards(barometer, [baseline, year]))
-        reduction = eg.gap_reduction(series, baseline_year=baseline)
     data = load_monitoring_data(plan, dataset)
     rule = dc.get_rule(dataset.disclosure or dc.DEFAULT_RULE)
-    # Every earlier year's protection once: the changes, the contributions and the small multiples
-    # all depend on what those years hide.
+    # Every earlier year's protection once: the changes, the contributions, the small multiples and
+    # the gap series all depend on what those years hide.
     earlier = {int(y): hidden_levels(barometer, int(y), rule) for y in sorted(barometer["year"].unique()) if y < year}
+    gap = published_gap(
+        barometer,
+        year,
+        comparator,
+        rule,
+        baseline_year=baseline_year or None,
+        design_effect=design_effect,
+        hidden_by_year=earlier,
+    )
+    baseline = gap.baseline_year
     names = (
         {q.code: q.name for q in load_qpv()}
         | {QPV_AGGREGATE: "Ensemble des 26 QPV"}
@@ -130,15 +155,16 @@ def annual_context(
         baseline,
         barometer,
         tuple(problems),
-        series,
-        reduction,
-        guards,
+        gap.series,
+        gap.reduction,
+        gap.cautions,
         data,
         data.gaps(plan, year),
         names,
         rule,
         protect_barometer(barometer, year, rule, baseline, hidden_by_year=earlier),
         earlier,
+        gap,
     )
 
 
@@ -170,6 +196,11 @@ def guards_fr(guards: tuple[str, ...]) -> list[str]:
             "La série couvre le changement de méthode de collecte du recensement de 2015 : une partie de l'évolution "
             "peut tenir à la méthode."
         )
+    if any("does not sum the same number of QPV" in g for g in guards):
+        out.append(
+            "L'ensemble des quartiers prioritaires ne réunit pas les mêmes quartiers chaque année (données manquantes) : "
+            "une partie de l'évolution de son taux peut tenir à ce changement de périmètre."
+        )
     small = sum(1 for g in guards if "is below" in g)
     small += sum(int(g.split()[2]) for g in guards if g.startswith("... and ") and "below" in g)
     if small:
@@ -189,37 +220,125 @@ def _pp(value: float) -> str:
     return f"{format_number(value, 1)}{NBSP}point{'s' if abs(value) >= 2 else ''}"
 
 
-def headline_block(ctx: AnnualContext) -> Html:
-    """The gap of the year, its interval, the reduction against the halving objective, in sentences."""
-    r = ctx.reduction
-    row = ctx.series.set_index("year").loc[r.latest_year]
-    comparator = eg.COMPARATORS[ctx.comparator]
-    if pd.isna(row["gap_low_pp"]):
-        interval = f" ({html.escape(str(row['interval_note']))})"
-    else:
-        interval = f" (intervalle de confiance à 95 %{NBSP}: {format_number(row['gap_low_pp'], 1)} à {format_number(row['gap_high_pp'], 1)})"
-    pace = (
-        f"Au rythme observé depuis {r.baseline_year}, l'objectif serait atteint en {r.projected_year}."
-        if r.projected_year is not None
-        else "Au rythme observé, l'écart ne se réduit pas : l'objectif ne serait pas atteint."
+def _range(low: float | None, high: float | None) -> str:
+    """« entre 0,7 et 1,7 point » (the unit once, at the end)."""
+    return f"entre {format_number(low, 1)} et {_pp(high if high is not None else float('nan'))}"
+
+
+def _path_sentence(r: eg.GapReduction, horizon: int) -> str:
+    path = f"la trajectoire linéaire qui mène à l'objectif en {horizon}"
+    if r.distance_to_path_low_pp is None:
+        return f"L'évolution est {'conforme à' if r.on_path else 'en retard sur'} {path}."
+    distance = f"{_pp(abs(r.distance_to_path_pp))}, {_range(r.distance_to_path_low_pp, r.distance_to_path_high_pp)}"
+    if r.path_status is eg.PathStatus.BEHIND:
+        return f"L'écart reste au-dessus de {path} ({distance}) : ce retard dépasse l'imprécision des chiffres."
+    if r.path_status is eg.PathStatus.ON_PATH:
+        return f"L'écart est au niveau de {path} ou en dessous, au-delà de l'imprécision des chiffres."
+    return (
+        f"L'écart à {path} ({distance}) est du même ordre que l'imprécision des chiffres : "
+        "on ne peut pas dire s'il est en avance ou en retard."
     )
-    path = "conforme à" if r.on_path else "en retard sur"
-    sentences = [
-        f"En {r.latest_year}, le taux d'emploi des 15-64 ans est de {format_pct(row['qpv_rate_pct'], 1)} dans les quartiers prioritaires "
-        f"et de {format_pct(row['comparator_rate_pct'], 1)} pour la comparaison « {comparator} » : un écart de {_pp(r.latest_gap_pp)}{interval}.",
-        f"L'objectif du contrat de ville est de réduire l'écart de moitié : de {_pp(r.baseline_gap_pp)} en {r.baseline_year} "
-        f"à {_pp(r.target_gap_pp)}. La réduction obtenue est de {_pp(r.reduction_pp)}, soit {format_pct(r.share_of_target_pct, 0)} de la réduction visée ; "
-        f"l'évolution est {path} la trajectoire linéaire qui mène à l'objectif en {r.required_path[-1][0]}.",
-        pace,
+
+
+def _pace_sentence(r: eg.GapReduction) -> str:
+    if r.projected_year is not None and r.latest_gap_pp <= r.target_gap_pp:
+        return f"L'objectif est atteint depuis {r.projected_year}."
+    if r.projected_year is None:
+        return "Au rythme observé, l'écart ne se réduit pas : l'objectif ne serait pas atteint."
+    sentence = f"Au rythme observé depuis {r.baseline_year}, l'objectif serait atteint en {r.projected_year}"
+    if r.projected_year_earliest is not None and r.projected_year_latest is not None:
+        sentence += (
+            f" ; compte tenu de l'imprécision des chiffres, quelque part entre {r.projected_year_earliest} "
+            f"et {r.projected_year_latest}"
+        )
+    elif r.projected_year_earliest is not None:
+        sentence += (
+            f" ; compte tenu de l'imprécision des chiffres, pas avant {r.projected_year_earliest}, "
+            "et peut-être jamais : l'écart pourrait ne pas se réduire"
+        )
+    return sentence + "."
+
+
+def headline_block(ctx: AnnualContext) -> Html:
+    """The gap of the year, its range, the reduction against the halving objective, what it means, in sentences."""
+    gap, r = ctx.gap, ctx.reduction
+    latest = gap.latest_year
+    row = gap.row(latest)
+    comparator = eg.COMPARATORS[gap.comparator]
+    level = f"{format_number(100 * gap.conf_level)}{NBSP}%"
+    sentences = []
+    if gap.gap_hidden(latest):
+        sentences.append(
+            f"En {latest}, l'écart de taux d'emploi entre les quartiers prioritaires et {_the(comparator)} est soumis au "
+            "secret statistique : les données de cette année ne couvrent que peu d'habitants, et le publier permettrait "
+            "de retrouver des effectifs masqués du baromètre."
+        )
+    else:
+        sentences.append(
+            f"En {latest}, le taux d'emploi des 15-64 ans est de {format_pct(row['qpv_rate_pct'], 1)} dans les quartiers prioritaires "
+            f"et de {format_pct(row['comparator_rate_pct'], 1)} pour la comparaison « {comparator} » : un écart de {_pp(row['gap_pp'])}."
+        )
+        if pd.isna(row["gap_low_pp"]):
+            sentences.append(
+                "Ces effectifs viennent de sources exhaustives : ils ne portent pas d'imprécision due au sondage."
+            )
+        else:
+            sentences.append(
+                "Le recensement procède par sondage : compte tenu de cette imprécision, l'écart se situe vraisemblablement "
+                f"{_range(row['gap_low_pp'], row['gap_high_pp'])} (intervalle de confiance à {level}, un ordre de grandeur)."
+            )
+    if r is None:
+        sentences.append(
+            f"L'objectif du contrat de ville est de réduire l'écart de moitié par rapport à {gap.baseline_year}. La réduction "
+            "obtenue n'est pas publiée : l'écart de l'année de référence ou celui de la dernière année est soumis au secret "
+            "statistique, et la réduction permettrait de le retrouver."
+        )
+    else:
+        reduction = f"La réduction obtenue est de {_pp(r.reduction_pp)}"
+        if r.reduction_low_pp is not None:
+            reduction += f" ({_range(r.reduction_low_pp, r.reduction_high_pp)})"
+        sentences += [
+            f"L'objectif du contrat de ville est de réduire l'écart de moitié : de {_pp(r.baseline_gap_pp)} en {r.baseline_year} "
+            f"à {_pp(r.target_gap_pp)}. {reduction}, soit {format_pct(r.share_of_target_pct, 0)} de la réduction visée.",
+            _path_sentence(r, r.required_path[-1][0]),
+            _pace_sentence(r),
+        ]
+    if not pd.isna(row["gap_low_pp"]) or (r is not None and r.reduction_low_pp is not None):
+        sentences.append(
+            "Ces fourchettes sont des ordres de grandeur, non des mesures précises. Elles viennent du sondage du recensement "
+            "(environ 40 % des logements enquêtés en cinq ans dans les communes de 10 000 habitants ou plus), avec un effet "
+            f"de plan de {format_number(gap.design_effect, 1)} qui ne tient pas compte du regroupement des habitants par logement ; "
+            "elles traitent comme indépendants des chiffres qui ne le sont pas (les quartiers font partie de la Métropole, "
+            "deux millésimes proches partagent des enquêtes), ce qui les élargit ; elles ignorent les autres erreurs "
+            "(couverture du recensement, changement de méthode de collecte)."
+        )
+    sentences += [
+        f"Ce que mesure cet écart : la différence, pour un millésime du recensement (cinq années d'enquêtes centrées sur l'année "
+        f"affichée), entre la part des habitants de 15 à 64 ans qui ont un emploi dans {_the(comparator)} et dans les quartiers "
+        "prioritaires. Ce qu'il ne mesure pas : l'effet du plan d'actions. Il bouge aussi avec la conjoncture, l'âge des "
+        "habitants (voir la décomposition ci-dessous) et les déménagements : un habitant qui trouve un emploi puis quitte "
+        "son quartier ne compte plus dans le taux du quartier.",
         "Le plan d'actions cite 44 % contre 59 % pour l'ensemble de la Métropole (écart de 15 points), sans préciser l'année de ces chiffres.",
     ]
+    left_out = [code for code in str(row["qpv_left_out"]).split(", ") if code]
+    if left_out:
+        names = ", ".join(html.escape(ctx.names.get(code, code)) for code in left_out)
+        sentences.append(
+            f"En {latest}, l'ensemble des quartiers prioritaires réunit {format_number(row['qpv_count'])} quartiers : "
+            f"{format_number(len(left_out))} en sont écartés faute de données complètes cette année-là ({names})."
+        )
+    if gap.hidden_years:
+        sentences.append(f"<em>{html.escape(dc.legend_fr(ctx.rule))}.</em>")
     guards = "".join(f"<li>{html.escape(g)}</li>" for g in guards_fr(ctx.guards))
     guards = f"<p><b>Précautions de lecture</b></p><ul>{guards}</ul>" if guards else ""
     return Html("".join(f"<p>{s}</p>" for s in sentences) + guards, "écart de taux d'emploi")
 
 
 def gap_chart(ctx: AnnualContext) -> Chart:
-    """Left: the two rates with their intervals; right: the gap, its interval, the path to the target."""
+    """Left: the two rates with their intervals; right: the gap, its interval, the path to the target.
+
+    The published series: a hidden year is a hole in the lines; without a published reduction, no path.
+    """
     s = ctx.series
     figure = Figure(figsize=(11, 3.8), dpi=90)
     left, right = figure.subplots(1, 2)
@@ -235,11 +354,20 @@ def gap_chart(ctx: AnnualContext) -> Chart:
     right.plot(s["year"], s["gap_pp"], marker="o", color="#2d3748", label="écart observé")
     if s["gap_low_pp"].notna().any():
         right.fill_between(
-            s["year"], s["gap_low_pp"], s["gap_high_pp"], color="#2d3748", alpha=0.15, label="intervalle à 95 %"
+            s["year"],
+            s["gap_low_pp"],
+            s["gap_high_pp"],
+            color="#2d3748",
+            alpha=0.15,
+            label="intervalle à 95 % (ordre de grandeur)",
         )
-    path_years, path_gaps = zip(*ctx.reduction.required_path, strict=True)
-    right.plot(path_years, path_gaps, linestyle="--", color="#38a169", label="trajectoire vers l'objectif")
-    right.axhline(ctx.reduction.target_gap_pp, color="#38a169", linewidth=0.8)
+    if ctx.reduction is not None:
+        path_years, path_gaps = zip(*ctx.reduction.required_path, strict=True)
+        right.plot(path_years, path_gaps, linestyle="--", color="#38a169", label="trajectoire vers l'objectif")
+        right.axhline(ctx.reduction.target_gap_pp, color="#38a169", linewidth=0.8)
+    if ctx.gap.hidden_years:
+        hidden = ", ".join(str(y) for y in ctx.gap.hidden_years)
+        figure.text(0.01, 0.01, f"Années soumises au secret statistique : {hidden}", fontsize=8)
     right.set_title("Écart (points) et objectif de réduction de moitié", fontsize=10)
     right.legend(fontsize=8)
     for axes in (left, right):
@@ -254,6 +382,11 @@ def decomposition_block(ctx: AnnualContext) -> Html:
     """Kitagawa decomposition of the change since the baseline, and the age-standardised gap."""
     if ctx.baseline_year == ctx.year:
         return Html("<p><em>Année de référence : pas d'évolution à décomposer.</em></p>", "décomposition")
+    if any(ctx.gap.gap_hidden(y) for y in (ctx.baseline_year, ctx.year)):
+        return Html(
+            "<p><em>Décomposition non publiée : l'écart de l'une des deux années est soumis au secret statistique.</em></p>",
+            "décomposition",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", eg.EvaluationWarning)  # the guards are shown in the headline block
         parts = eg.decompose_gap_change(ctx.barometer, ctx.baseline_year, ctx.year, ctx.comparator)
@@ -288,6 +421,9 @@ def decomposition_block(ctx: AnnualContext) -> Html:
         f"{_the(eg.COMPARATORS[ctx.comparator])} et les quartiers prioritaires serait de "
         f"{_pp(comparator['standardised_gap_pp'])}, contre {_pp(comparator['crude_gap_pp'])} observés "
         "(taux calculés par tranche d'âge).</p>"
+        "<p><em>La décomposition dit d'où vient l'évolution (la structure par âge ou les taux de chaque tranche), "
+        "pas pourquoi les taux ont bougé. Elle repose sur les mêmes estimations du recensement que l'écart : "
+        "des effets de quelques dixièmes de point sont de l'ordre de l'imprécision des chiffres.</em></p>"
     )
     return Html(markup, "décomposition")
 
@@ -296,6 +432,12 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
     """The QPV that moved the aggregate rate most since the baseline (contributions add up to the change)."""
     if ctx.baseline_year == ctx.year:
         return Html("", "contributions")
+    if any(ctx.gap.qpv_hidden(y) for y in (ctx.baseline_year, ctx.year)):
+        return Html(
+            "<p><em>Contributions non publiées : le taux d'emploi de l'ensemble des quartiers est soumis au secret "
+            "statistique l'une des deux années.</em></p>",
+            "contributions",
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", eg.EvaluationWarning)
         frame = eg.qpv_contributions(ctx.barometer, ctx.baseline_year, ctx.year, ctx.comparator)
@@ -317,6 +459,14 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
         pd.DataFrame(rows),
         numeric=[f"Taux {ctx.baseline_year}", f"Taux {ctx.year}", "Contribution (points)"],
         caption=f"Les {top} quartiers qui contribuent le plus à l'évolution du taux d'emploi des QPV",
+    )
+    markup += (
+        "<p><em>La contribution d'un quartier additionne l'évolution de son taux, pondérée par son poids dans la "
+        "population des quartiers, et l'évolution de son poids, comptée seulement pour l'écart entre son taux et celui "
+        f"de l'ensemble des quartiers ({format_pct(frame['aggregate_rate_mean_pct'].iloc[0], 1) if len(frame) else '–'} "
+        "en moyenne sur les deux années) : un quartier qui grandit sans que son taux change ne pèse que s'il est "
+        "au-dessus ou en dessous de la moyenne. Les contributions des quartiers s'additionnent à l'évolution d'ensemble. "
+        "Elles décrivent d'où vient l'évolution du taux, pas l'effet des actions menées dans chaque quartier.</em></p>"
     )
     if left_out.any():
         count = int(left_out.sum())
