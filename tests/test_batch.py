@@ -188,10 +188,14 @@ def test_tables_csv_and_workbook(whole_year):
     assert {"ecarts_cibles", "execution_budgetaire", "execution_cumulee", "barometre", "ecart_taux_emploi"} <= set(
         expected
     )
+    # The cohort release is exported as the reports show it: no published count below the threshold.
+    for name, column in (("cohortes_entrees", "entrants"), ("cohortes_taux", "entrants"), ("cohortes_perdus_de_vue", "lost")):
+        counts = pd.read_csv(folder / f"{name}.csv", sep=";", decimal=",", encoding="utf-8-sig")[column].dropna()
+        assert not ((counts > 0) & (counts < 10)).any(), name
     raw = (folder / "execution_budgetaire.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM
     header, first = raw.decode("utf-8-sig").splitlines()[:2]
-    assert header == "engagement;year;planned_eur;spent_eur;execution_pct"
+    assert header == "engagement;year;planned_mel_eur;spent_mel_eur;execution_pct;spent_all_funders_eur"
     assert first.startswith("1;2018;70000,0;")  # decimal comma (engagement 1 plans 70 000 € a year)
     for name, frame in expected.items():
         read = pd.read_csv(folder / f"{name}.csv", sep=";", decimal=",", encoding="utf-8-sig")

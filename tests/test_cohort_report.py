@@ -1,66 +1,235 @@
-"""The cohort report publishes nothing below the threshold, and no hidden cell can be recomputed.
+"""The cohort release of a year: right rates, one publication path, and nothing recoverable.
 
-Run on the demo cohorts (synthetic), for every programme and for all of them together.
+Run on the demo cohorts (synthetic), release of 2021 (every programme and all of them together).
+The attack below is written here, independently of :mod:`evaluation.disclosure_linked`: an attacker
+who has every published table of the year's cohort reports (and the exports, which are the same
+objects) solves linear programs over the microdata cells.
 """
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
+import pandas as pd
 import pytest
+from scipy.optimize import linprog
 
+from evaluation import cohort_release as cr
 from evaluation import cohorts as co
-from evaluation import disclosure as dc
 from evaluation import views_cohort as vc
+from evaluation.cli import main
+from evaluation.intake import load_cohorts
+from evaluation.io import load_dataset
+from evaluation.plan import load_plan
 
+YEAR = 2021
 PROGRAMMES = ["all", "1", "3", "9", "10", "12"]
 
 
-@pytest.fixture(scope="module", params=PROGRAMMES)
-def report(request):
-    ctx = vc.cohort_context(request.param, 2021)
-    blocks = [
-        vc.entrants_block(ctx),
-        vc.outcomes_block(ctx),
-        vc.groups_block(ctx),
-        vc.attrition_block(ctx),
-        vc.targets_block(ctx),
+@pytest.fixture(scope="module")
+def demo():
+    plan = load_plan()
+    cohort, _problems = load_cohorts(load_dataset(None), plan)
+    release = cr.build_release(plan, cohort, YEAR)
+    return plan, cohort[cohort["entry_date"] <= pd.Timestamp(YEAR, 12, 31)], release
+
+
+def _attributes(cohort: pd.DataFrame) -> pd.DataFrame:
+    """The attacker's view of a person: the attributes the tables cross (written again, not imported)."""
+    return pd.DataFrame(
+        {
+            "programme": cohort["programme"].astype(str),
+            "cohort_year": cohort["entry_date"].dt.year.astype(str),
+            "qpv": np.where(cohort["qpv"] == "hors QPV", "hors QPV", "QPV"),
+            "sex": cohort["sex"].astype(str),
+            "age_band": cohort["age_band"].astype(str),
+            "qualification": cohort["qualification"].astype(str),
+        },
+        index=cohort.index,
+    )
+
+
+def _entrant_constraints(release: cr.CohortRelease) -> list[tuple[dict, float | None]]:
+    """Every entrant cell of the release: (attributes it fixes, published value or None when hidden)."""
+    out = []
+    for row in release.entrants.itertuples(index=False):
+        row_attr, col_attr = cr.ENTRANT_TABLES[row.table]
+        cell = {} if row.programme == cr.ALL else {"programme": row.programme}
+        if row.row != cr.TOTAL:
+            cell[row_attr] = row.row
+        if row.column != cr.TOTAL:
+            cell[col_attr] = row.column
+        out.append((cell, None if row.hidden else float(row.entrants)))
+    for row in release.rates.drop_duplicates(["programme", "group_variable", "group"]).itertuples(index=False):
+        cell = {} if row.programme == cr.ALL else {"programme": row.programme}
+        if row.group_variable != cr.ALL:
+            cell[row.group_variable] = row.group
+        out.append((cell, None if np.isnan(row.entrants) else float(row.entrants)))
+    return out
+
+
+def _attack(people: pd.DataFrame, constraints: list[tuple[dict, float | None]]) -> list[tuple[dict, float, float, float]]:
+    """For every hidden cell: (cell, true value, minimum, maximum) over non-negative microcell counts
+    matching every published cell exactly; a hidden non-zero count is known to be >= 1."""
+    columns = list(people.columns)
+    levels = [sorted(people[c].unique()) for c in columns]
+    grid = pd.MultiIndex.from_product(levels, names=columns).to_frame(index=False)
+    truth = people.groupby(columns).size().reindex(pd.MultiIndex.from_frame(grid), fill_value=0).to_numpy(float)
+
+    def row(cell: dict) -> np.ndarray:
+        match = np.ones(len(grid), dtype=bool)
+        for name, value in cell.items():
+            match &= grid[name].to_numpy() == value
+        return match.astype(float)
+
+    seen, unique = set(), []
+    for cell, value in constraints:
+        key = tuple(sorted(cell.items()))
+        if key not in seen:
+            seen.add(key)
+            unique.append((cell, value))
+    published = [(row(c), v) for c, v in unique if v is not None]
+    hidden = [(c, row(c)) for c, v in unique if v is None]
+    a_eq = np.array([r for r, _ in published])
+    b_eq = np.array([v for _, v in published])
+    floors = [(r, min(1.0, float(r @ truth))) for _, r in hidden]
+    a_ub = np.array([-r for r, _ in floors]) if floors else None
+    b_ub = np.array([-f for _, f in floors]) if floors else None
+    results = []
+    for cell, r in hidden:
+        low = linprog(r, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        high = linprog(-r, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=(0, None), method="highs")
+        assert low.status == 0, low.message
+        upper = np.inf if high.status == 3 else -high.fun
+        results.append((cell, float(r @ truth), low.fun, upper))
+    return results
+
+
+def test_published_counts_respect_the_threshold(demo):
+    """No entrant count, rate denominator or lost count below the threshold is published."""
+    _plan, _cohort, release = demo
+    threshold = release.rule.threshold
+    for values in (release.entrants["entrants"], release.rates["entrants"], release.attrition["entrants"], release.attrition["lost"]):
+        shown = values.dropna().to_numpy()
+        assert not ((shown > 0) & (shown < threshold)).any()
+    assert not release.log.empty and set(release.log.columns) == {"table", "row", "column", "flag", "reason"}
+
+
+def test_no_hidden_entrant_count_can_be_recovered_from_all_tables(demo):
+    """Linear programming over programme x year x residence x sex x age x qualification with every
+    entrant table of every programme and of all programmes: each hidden count keeps an interval."""
+    _plan, cohort, release = demo
+    results = _attack(_attributes(cohort), _entrant_constraints(release))
+    assert results, "the demo release hides some entrant counts"
+    for cell, true, low, high in results:
+        assert high - low > 0.5, (cell, true, low, high)
+        assert low <= true <= high
+
+
+@pytest.mark.parametrize(("outcome", "horizon"), [(o, h) for o in cr.PUBLISHED_OUTCOMES for h in cr.HORIZONS_MONTHS])
+def test_no_hidden_rate_count_can_be_recovered(demo, outcome, horizon):
+    """Worst case: every published rate gives its count d = estimate x entrants exactly (no censoring).
+    With the entrant tables, every hidden d keeps an interval, and no published d or complement is small."""
+    _plan, cohort, release = demo
+    data = co.competing_data(cohort, outcome, release.as_of)
+    reached = pd.Series(False, index=cohort.index)
+    reached.loc[data.index] = (data["event"] == 1) & (data["duration_months"] <= horizon)
+    people = _attributes(cohort).assign(reached=np.where(reached, "1", "0"))
+    constraints = _entrant_constraints(release)
+    rates = release.rates[(release.rates["outcome"] == outcome) & (release.rates["horizon_months"] == horizon)]
+    threshold = release.rule.threshold
+    for row in rates.itertuples(index=False):
+        cell = {} if row.programme == cr.ALL else {"programme": row.programme}
+        if row.group_variable != cr.ALL:
+            cell[row.group_variable] = row.group
+        mask = np.ones(len(people), dtype=bool)
+        for name, value in cell.items():
+            mask &= people[name].to_numpy() == value
+        d = int(reached[mask].sum())
+        if not row.hidden:
+            assert d == 0 or d >= threshold
+            assert mask.sum() - d == 0 or mask.sum() - d >= threshold
+        constraints.append(({**cell, "reached": "1"}, None if row.hidden else float(d)))
+    for cell, true, low, high in _attack(people, constraints):
+        assert high - low > 0.5, (cell, true, low, high)
+
+
+def test_published_rates_are_the_cumulative_incidence(demo):
+    """The release's rate of programme 12 (employment, all groups) is cumulative_incidence on its rows."""
+    _plan, cohort, release = demo
+    mine = cohort[cohort["programme"] == "12"]
+    data = co.competing_data(mine, "employment", release.as_of)
+    expected = co.cumulative_incidence(data["duration_months"], data["event"], entry=data["entry_months"])
+    got = release.rates[
+        (release.rates["programme"] == "12") & (release.rates["group_variable"] == "all") & (release.rates["outcome"] == "employment")
     ]
-    return ctx, blocks
+    assert got["estimate_pct"].to_numpy() == pytest.approx(100 * expected["estimate"].to_numpy(), abs=1e-9)
+    assert got["ci_low_pct"].to_numpy() == pytest.approx(100 * expected["ci_lower"].to_numpy(), abs=1e-9)
+    assert got["entrants"].tolist() == [len(mine)] * 3
 
 
-def test_published_counts_respect_the_threshold(report):
-    ctx, _blocks = report
-    threshold = ctx.rule.threshold
-    assert ctx.protected, "the entrants tables go through protect_table"
-    for protected in ctx.protected:
-        shown = protected.values.to_numpy(dtype=float)
-        published = protected.flags.to_numpy() == dc.Flag.PUBLISHED
-        small = (shown > 0) & (shown < threshold)
-        assert not (small & published).any(), protected.name
+def test_competing_first_events_are_not_censoring():
+    """The issue's case: 40 CDI at month 3, 30 trainings at month 2, 30 without event (followed 24
+    months). The share in a job within 12 months is 40 / 100 = 40 %, not 40 / 70 = 57.1 %."""
+    entry = pd.Timestamp("2019-01-01")
+    rows = []
+    for i in range(100):
+        kind, event = ("cdi", "2019-04-01") if i < 40 else ("training", "2019-03-01") if i < 70 else (None, None)
+        rows.append(
+            {
+                "programme": "12",
+                "entry_date": entry,
+                "observation_start": entry,
+                "qpv": "hors QPV" if i % 2 else "QN05980M",
+                "sex": "F" if i % 3 else "M",
+                "age_band": "16-25",
+                "qualification": "bac",
+                "first_employment_date": pd.Timestamp(event) if event else pd.NaT,
+                "employment_kind": kind,
+                "last_contact_date": pd.Timestamp("2021-01-01"),
+                "cohort_year": 2019,
+            }
+        )
+    release = cr.build_release(load_plan(), pd.DataFrame(rows), 2021)
+    at12 = release.rates[
+        (release.rates["programme"] == "12")
+        & (release.rates["group_variable"] == "all")
+        & (release.rates["outcome"] == "employment")
+        & (release.rates["horizon_months"] == 12)
+    ]
+    assert at12["estimate_pct"].tolist() == pytest.approx([40.0], abs=1e-9)
 
 
-def test_no_hidden_cell_can_be_recomputed(report):
-    ctx, _blocks = report
-    for protected in ctx.protected:
-        intervals = dc.feasible_intervals(protected)
-        assert (intervals["upper"] - intervals["lower"] > 0).all(), protected.name
+@pytest.mark.parametrize("programme", PROGRAMMES)
+def test_report_blocks_render_the_release(programme):
+    ctx = vc.cohort_context(programme, YEAR)
+    for block in (vc.entrants_block, vc.outcomes_block, vc.groups_block, vc.attrition_block, vc.targets_block):
+        assert block(ctx).markup
+    curve = ctx.release.curves[programme]
+    assert np.allclose(curve["time"], np.round(curve["time"]))  # whole months, no exact dates
+    assert list(curve.columns) == ["time", "estimate", "ci_lower", "ci_upper"]  # no count on the chart
 
 
-def test_published_rates_are_judged_on_their_counts(report):
-    """Every rate shown has a numerator and a complement of 0 or at least the threshold."""
-    ctx, _blocks = report
-    threshold = ctx.rule.threshold
-    rates = co.outcome_rates(ctx.cohort, outcome="employment", by=("programme",), as_of=ctx.as_of)
-    flags = dc.protect_rates(rates["successes"], rates["observable"], ctx.rule)
-    shown = rates[[dc.Flag(f) is dc.Flag.PUBLISHED for f in flags]]
-    for count in (shown["successes"], shown["observable"] - shown["successes"]):
-        assert ((count == 0) | (count >= threshold)).all()
+def test_cli_cohorts_json_is_the_release(capsys, demo):
+    _plan, _cohort, release = demo
+    assert main(["cohorts", "--year", str(YEAR), "--format", "json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert set(payload) == {"demo", "year", "threshold", "rates", "tables"}
+    assert (payload["demo"], payload["year"], payload["threshold"]) == (True, YEAR, 10)
+    assert set(payload["rates"][0]) == set(cr.RATE_ROW_COLUMNS)
+    assert len(payload["rates"]) == len(release.rates)
+    shown = [r["estimate_pct"] for r in payload["rates"]]
+    expected = release.rates["estimate_pct"].tolist()
+    assert all((a is None and np.isnan(b)) or a == pytest.approx(b, abs=1e-6) for a, b in zip(shown, expected, strict=True))
+    assert set(payload["tables"]) == set(cr.TABLE_NAMES)
+    assert main(["cohorts", "--year", str(YEAR), "--programme", "12", "--format", "json"]) == 0
+    only = json.loads(capsys.readouterr().out)
+    assert {r["programme"] for r in only["rates"]} == {"12"}
 
 
-def test_survival_curve_is_coarsened(report):
-    ctx, _blocks = report
-    data = co.survival_data(ctx.cohort, outcome="employment", as_of=ctx.as_of)
-    km = co.kaplan_meier(data["duration_months"], data["event"], entry=data["entry_months"])
-    published = dc.coarsen_km(km, ctx.rule.threshold)
-    assert ((published["events"] + published["censored"]) >= ctx.rule.threshold).all()
-    assert np.allclose(published["time"], np.round(published["time"]))  # whole months, no exact dates
+def test_cli_cohorts_bad_parameters(capsys):
+    assert main(["cohorts", "--year", "2030"]) == 2
+    assert "--year must be one of 2018, 2019, 2020, 2021, got 2030" in capsys.readouterr().err
+    assert main(["cohorts", "--year", "2021", "--programme", "99"]) == 2
+    assert "unknown engagement id '99'" in capsys.readouterr().err

@@ -43,7 +43,6 @@ from evaluation.cohorts import (
     DAYS_PER_MONTH,
     KM_COLUMNS,
     OUTCOMES,
-    RATE_COLUMNS,
     SURVIVAL_COLUMNS,
     TARGET_COLUMNS,
     EventKind,
@@ -52,7 +51,8 @@ from evaluation.cohorts import (
     kaplan_meier,
     km_median,
     logrank,
-    outcome_rates,
+    competing_data,
+    cumulative_incidence,
     proportion_ci,
     survival_data,
     target_comparison,
@@ -765,58 +765,38 @@ def rates_cohort() -> pd.DataFrame:
     )
 
 
-def test_outcome_rates_by_hand():
-    rates = outcome_rates(rates_cohort(), horizons=(6, 12))
-    assert tuple(rates.columns) == ("programme", *RATE_COLUMNS)
-    assert rates["programme"].tolist() == ["12", "12", "5a", "5a"]
-    assert rates["horizon_months"].tolist() == [6, 12, 6, 12]
-    assert rates["observable"].tolist() == [5, 4, 2, 2]
-    assert rates["successes"].tolist() == [1, 3, 1, 1]
-    np.testing.assert_allclose(rates["rate_pct"], [20.0, 75.0, 50.0, 50.0])
-    low, high = proportion_confint([1, 3, 1, 1], [5, 4, 2, 2], alpha=0.05, method="wilson")
-    np.testing.assert_allclose(rates["ci_low_pct"], 100 * low, atol=1e-9)
-    np.testing.assert_allclose(rates["ci_high_pct"], 100 * high, atol=1e-9)
-    assert rates.attrs["outcome"] == "employment"
+def test_competing_data_by_hand():
+    """Codes and durations of the hand cohort for the outcome 'employment' (see rates_cohort):
+    a CDI at 100 d -> 1; b short contract at 250 d -> 1; c contact 400 d -> 0; d contact 150 d -> 0;
+    e training at 90 d -> 2 (competing, not censored); f contact 300 d -> 0; g CDI at 30 d observed
+    from 20 d -> 1 with entry 20 d; h business creation at 200 d -> 1."""
+    data = competing_data(rates_cohort())
+    mine = data.iloc[:8]
+    assert mine["event"].tolist() == [1, 1, 0, 0, 2, 0, 1, 1]
+    days = np.round(mine["duration_months"].to_numpy() * DAYS_PER_MONTH).tolist()
+    assert days == [100, 250, 400, 150, 90, 300, 30, 200]
+    assert np.round(mine["entry_months"].to_numpy() * DAYS_PER_MONTH).tolist() == [0, 0, 0, 0, 0, 0, 20, 0]
+    sustainable = competing_data(rates_cohort(), "sustainable")["event"].iloc[:8].tolist()
+    assert sustainable == [1, 2, 0, 0, 2, 0, 1, 2]  # a short contract and a creation compete with a sustainable job
 
 
-def test_outcome_rates_other_outcomes_groups_and_horizon_order():
-    """Positive (training counts): e becomes a success at 6 and 12 -> programme 12 at 6 months:
-    observable a b c e f h = 6, successes a e = 2. Sustainable (CDI, CDD 6m+): at 12 months b's short
-    contract and h's business creation end observation before 12 months without success: observable a c
-    = 2, successes a = 1. By sex, programme 12 at 12 months: F a c h -> 2/3; M b -> 1/1."""
-    cohort = rates_cohort()
-    positive = outcome_rates(cohort, horizons=(6,), outcome="positive").set_index("programme")
-    assert (positive.loc["12", "observable"], positive.loc["12", "successes"]) == (6, 2)
-    sustainable = outcome_rates(cohort, horizons=(12,), outcome="sustainable").set_index("programme")
-    assert (sustainable.loc["12", "observable"], sustainable.loc["12", "successes"]) == (2, 1)
-    by_sex = outcome_rates(cohort[cohort["programme"] == "12"], horizons=(12, 6), by=("programme", "sex"))
-    assert by_sex[["sex", "horizon_months", "observable", "successes"]].values.tolist() == [
-        ["F", 12, 3, 2],
-        ["F", 6, 3, 1],
-        ["M", 12, 1, 1],
-        ["M", 6, 2, 0],
-    ]
-    overall = outcome_rates(cohort, horizons=(24,), by=())
-    # 24 months = 730.5 days: observable a b h x (successes) = 4, nobody else followed that long.
-    assert overall[["observable", "successes"]].values.tolist() == [[4, 4]]
-    assert tuple(overall.columns) == RATE_COLUMNS
+def test_cumulative_incidence_of_programme_12_by_hand():
+    """Aalen-Johansen on programme 12 of the hand cohort, employment, as of everything known.
 
+    Times in days, risk set entry < t <= duration: g enters at 20 d.
+    30 d (g, event 1): n = 8, S- = 1, F = 1/8.            S = 7/8
+    90 d (e, competing): n = 7, F unchanged.             S = 7/8 * 6/7 = 6/8
+    100 d (a, event 1): n = 6, F = 1/8 + 6/8 * 1/6 = 2/8. S = 5/8
+    150 d (d censored); 182.6 d = 6 months: F(6) = 2/8 = 25 %.
+    200 d (h, 1): n = 4, F = 2/8 + 5/8 * 1/4 = 13/32.    S = 15/32
+    250 d (b, 1): n = 3, F = 13/32 + 15/32 * 1/3 = 18/32. F(12 months = 365.25 d) = 18/32 = 56.25 %.
+    The earlier "observable" share gave 75 % at 12 months for the same people.
+    """
+    data = competing_data(rates_cohort())
+    mine = data.iloc[:8]
+    table = cumulative_incidence(mine["duration_months"], mine["event"], entry=mine["entry_months"], horizons=(6, 12))
+    assert table["estimate"].tolist() == pytest.approx([2 / 8, 18 / 32], abs=1e-12)
 
-def test_outcome_rates_as_of_and_empty_groups():
-    """As of 2019-06-30 (180 days): nobody is observable at 6 months (182.6 d) except the successes
-    before that date: a (100 d) in 12; x (10 d) in 5a. Rate 100 %; at 12 months the same."""
-    rates = outcome_rates(rates_cohort(), horizons=(6,), as_of="2019-06-30")
-    assert rates[["programme", "observable", "successes"]].values.tolist() == [["12", 1, 1], ["5a", 1, 1]]
-    nobody = outcome_rates(rates_cohort().iloc[[3]], horizons=(6,))
-    assert nobody["observable"].tolist() == [0]
-    assert nobody[["rate_pct", "ci_low_pct", "ci_high_pct"]].isna().all().all()
-
-
-def test_outcome_rates_errors():
-    with pytest.raises(UsageError, match=r"horizons must be positive numbers of months, got \[0\]"):
-        outcome_rates(rates_cohort(), horizons=(0,))
-    with pytest.raises(UsageError, match="the cohort lacks the column\\(s\\) 'commune'"):
-        outcome_rates(rates_cohort(), by=("commune",))
 
 
 def test_attrition_by_hand():
@@ -841,67 +821,48 @@ def test_attrition_by_hand():
 
 
 def rates_table(rows: list[tuple], outcome: str = "employment") -> pd.DataFrame:
-    """A rates table from ``(programme, observable, successes)`` at 12 months (Wilson intervals)."""
-    programmes, observable, successes = zip(*rows, strict=True)
-    low, high = proportion_ci(successes, observable)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        rate = 100 * np.array(successes) / np.array(observable)
-    table = pd.DataFrame(
+    """A published rates table from ``(programme, entrants, estimate_pct, low, high)`` at 12 months."""
+    programmes, entrants, estimate, low, high = zip(*rows, strict=True)
+    return pd.DataFrame(
         {
             "programme": programmes,
-            "horizon_months": 12.0,
-            "observable": observable,
-            "successes": successes,
-            "rate_pct": rate,
-            "ci_low_pct": 100 * low,
-            "ci_high_pct": 100 * high,
+            "group_variable": "all",
+            "group": "all",
+            "outcome": outcome,
+            "horizon_months": 12,
+            "entrants": entrants,
+            "estimate_pct": estimate,
+            "ci_low_pct": low,
+            "ci_high_pct": high,
         }
     )
-    table.attrs["outcome"] = outcome
-    return table
 
 
 def test_target_comparison_on_the_plan_indicator_12_3():
-    """12.3: 50 % "retour à l'emploi ou création d'activités" (EYES). From the hand cohort at 12
-    months: 3 / 4 = 75 %, Wilson [30.1 %, 95.4 %]: 50 is inside, "compatible"."""
-    plan = load_plan()
-    table = target_comparison(plan, outcome_rates(rates_cohort(), horizons=(6, 12)))
+    """12.3: 50 % "retour à l'emploi ou création d'activités" (EYES), judged on the published 12-month
+    cumulative incidence of employment: 37.5 % [32.0, 43.1] is below 50."""
+    table = target_comparison(load_plan(), rates_table([("12", 300, 37.5, 32.0, 43.1), ("1", 100, 50.0, 40.0, 60.0)]))
     assert tuple(table.columns) == TARGET_COLUMNS
     assert table["indicator_id"].tolist() == ["12.3"]
     row = table.iloc[0]
     assert (row["programme"], row["outcome"], row["horizon_months"], row["target_pct"]) == ("12", "employment", 12, 50)
-    assert (row["observable"], row["successes"], row["rate_pct"], row["gap_pp"]) == (4, 3, 75.0, 25.0)
-    assert row["verdict"] == "compatible"
+    assert (row["entrants"], row["estimate_pct"], row["gap_pp"], row["verdict"]) == (300, 37.5, -12.5, "below")
 
 
 @pytest.mark.parametrize(
-    ("observable", "successes", "verdict"),
-    [
-        # 80/100: Wilson [71.1, 86.7] > 50
-        (100, 80, "above"),
-        # 20/100: Wilson [13.3, 28.9] < 50
-        (100, 20, "below"),
-        # 45/100: Wilson [35.6, 54.8] contains 50
-        (100, 45, "compatible"),
-        (0, 0, "unobserved"),
-    ],
+    ("estimate", "low", "high", "verdict"),
+    [(80.0, 71.1, 86.7, "above"), (20.0, 13.3, 28.9, "below"), (45.0, 35.6, 54.8, "compatible"), (np.nan, np.nan, np.nan, "hidden")],
 )
-def test_target_comparison_verdicts(observable, successes, verdict):
-    table = target_comparison(load_plan(), rates_table([("12", observable, successes), ("1", 10, 5)]))
+def test_target_comparison_verdicts(estimate, low, high, verdict):
+    table = target_comparison(load_plan(), rates_table([("12", 100, estimate, low, high)]))
     assert table["verdict"].tolist() == [verdict]
 
 
 def test_target_comparison_other_outcome_and_horizon():
     plan = load_plan()
-    with pytest.warns(EvaluationWarning, match=r"indicator\(s\) 12.3 \(employment\) need another outcome"):
-        table = target_comparison(plan, rates_table([("12", 10, 5)], outcome="sustainable"))
+    with pytest.warns(EvaluationWarning, match=r"no rate for indicator\(s\) 12.3 \(employment\)"):
+        table = target_comparison(plan, rates_table([("12", 10, 50.0, 20.0, 80.0)], outcome="sustainable"))
     assert table.empty and tuple(table.columns) == TARGET_COLUMNS
-    with pytest.raises(UsageError, match=r"the rates table has no horizon of 24 months \(it has \[12.0\]\)"):
-        target_comparison(plan, rates_table([("12", 10, 5)]), horizon_months=24)
-    unlabelled = rates_table([("12", 10, 5)])
-    unlabelled.attrs.clear()
-    with pytest.raises(UsageError, match="say which outcome the rates measure"):
-        target_comparison(plan, unlabelled)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert target_comparison(plan, unlabelled, outcome="employment")["verdict"].tolist() == ["compatible"]
+    with pytest.raises(UsageError, match=r"the rates table has no horizon of 24 months \(it has \[12\]\)"):
+        target_comparison(plan, rates_table([("12", 10, 50.0, 20.0, 80.0)]), horizon_months=24)
+

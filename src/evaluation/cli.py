@@ -67,8 +67,21 @@ def _build_parser() -> argparse.ArgumentParser:
     gap.add_argument(
         "--year", type=int, default=None, help="last year taken into account (default: the last of the series)"
     )
-    gap.add_argument("--design-effect", type=float, default=1.0, help="design effect of the census counts (default 1)")
+    gap.add_argument(
+        "--design-effect",
+        type=float,
+        default=None,
+        help="design effect of the census counts (default 1.5: INSEE's 40 %% sampling fraction, (1 - 0.4) / 0.4)",
+    )
     gap.add_argument("--format", choices=("text", "json"), default="text")
+
+    cohorts = sub.add_parser(
+        "cohorts", help="what the cohort reports of a year publish, after disclosure control of the whole release"
+    )
+    cohorts.add_argument("--year", type=int, required=True, help="follow-up as of 31 December of this year (2018-2021)")
+    cohorts.add_argument("--programme", default="all", help="a programme's sheet id (1, 3, 9, 10, 12...) or 'all' (default)")
+    cohorts.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+    cohorts.add_argument("--format", choices=("text", "json", "csv"), default="text")
 
     run = sub.add_parser(
         "run", help="produce a year's deliverables: reports (HTML, executed notebooks), tables, index, manifest"
@@ -304,9 +317,10 @@ def _gaps_text(table, labels, status_type) -> str:  # noqa: ANN001
 
 
 def _cmd_employment_gap(args: argparse.Namespace) -> int:
-    import warnings
-
+    """What the year's releases publish of the gap (:func:`evaluation.gap_publication.published_gap`)."""
     from evaluation import employment_gap as eg
+    from evaluation.disclosure import DEFAULT_RULE, SECRET_SYMBOL, get_rule
+    from evaluation.gap_publication import published_gap
     from evaluation.intake import ValidationFindings, format_problems, load_barometer
     from evaluation.io import load_dataset
     from evaluation.plan import load_plan
@@ -323,51 +337,130 @@ def _cmd_employment_gap(args: argparse.Namespace) -> int:
         raise UsageError(
             f"no barometer data in {dataset.path / 'barometer'}" + (f" up to {args.year}" if args.year else "")
         )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", eg.EvaluationWarning)
-        series = eg.gap_series(barometer, args.comparator, design_effect=args.design_effect)
-        reduction = eg.gap_reduction(series, baseline_year=args.baseline_year)
-        eg.check_guards(barometer, [reduction.baseline_year, reduction.latest_year])
-    cautions = list(dict.fromkeys(str(w.message) for w in caught))
+    design_effect = eg.DEFAULT_CENSUS_DESIGN_EFFECT if args.design_effect is None else args.design_effect
+    gap = published_gap(
+        barometer,
+        args.year if args.year is not None else int(barometer["year"].max()),
+        args.comparator,
+        get_rule(dataset.disclosure or DEFAULT_RULE),
+        baseline_year=args.baseline_year,
+        design_effect=design_effect,
+    )
+    series, reduction = gap.series, gap.reduction
     if args.format == "json":
         from dataclasses import asdict
 
         payload = {
             "demo": dataset.demo,
-            "comparator": str(reduction.comparator),
+            "comparator": str(gap.comparator),
             "series": json.loads(series.to_json(orient="records")),
-            "reduction": json.loads(json.dumps(asdict(reduction), default=str)),
-            "cautions": cautions,
+            "reduction": None if reduction is None else json.loads(json.dumps(asdict(reduction), default=str)),
+            "cautions": list(gap.cautions),
+            "design_effect": gap.design_effect,
+            "threshold": gap.rule.threshold,
+            "hidden_years": list(gap.hidden_years),
         }
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return 0
     from evaluation.formatting import format_number
 
+    def num(value: float) -> str:
+        return SECRET_SYMBOL if value != value else format_number(value, 1)
+
     if dataset.demo:
         print("DONNÉES DE DÉMONSTRATION (synthétiques)")
-    print(f"Comparaison : {eg.COMPARATORS[eg.Comparator(str(reduction.comparator))]}")
-    print(f"{'année':<8}{'QPV %':>8}{'comp. %':>10}{'écart':>8}  intervalle 95 %")
+    print(f"Comparaison : {eg.COMPARATORS[gap.comparator]}")
+    print(f"{'année':<8}{'QPV %':>8}{'comp. %':>10}{'écart':>8}  intervalle 95 % (ordre de grandeur)")
     for row in series.itertuples():
-        interval = (
-            "source exhaustive"
-            if row.gap_low_pp != row.gap_low_pp
-            else f"{format_number(row.gap_low_pp, 1)} à {format_number(row.gap_high_pp, 1)}"
+        if row.gap_pp != row.gap_pp:
+            interval = "secret statistique"
+        elif row.gap_low_pp != row.gap_low_pp:
+            interval = "source exhaustive"
+        else:
+            interval = f"{format_number(row.gap_low_pp, 1)} à {format_number(row.gap_high_pp, 1)}"
+        rates = f"{num(row.qpv_rate_pct):>8}{num(row.comparator_rate_pct):>10}{num(row.gap_pp):>8}"
+        print(f"{row.year:<8}{rates}  {interval}")
+    if reduction is None:
+        print(
+            f"Réduction depuis {gap.baseline_year} non publiée : l'écart de l'année de référence ou de la dernière "
+            "année est soumis au secret statistique"
+        )
+    else:
+        projected = reduction.projected_year if reduction.projected_year is not None else "jamais au rythme observé"
+        band = (
+            f" (entre {format_number(reduction.reduction_low_pp, 1)} et {format_number(reduction.reduction_high_pp, 1)})"
+            if reduction.reduction_low_pp is not None
+            else ""
         )
         print(
-            f"{row.year:<8}{format_number(row.qpv_rate_pct, 1):>8}{format_number(row.comparator_rate_pct, 1):>10}{format_number(row.gap_pp, 1):>8}  {interval}"
+            f"Objectif : {format_number(reduction.target_gap_pp, 1)} points (moitié de {format_number(reduction.baseline_gap_pp, 1)} en {reduction.baseline_year}) ; "
+            f"réduction obtenue {format_number(reduction.reduction_pp, 1)} points{band} en {reduction.latest_year}, "
+            f"{format_number(reduction.share_of_target_pct, 0)} % de l'objectif ; objectif atteint en {projected}"
         )
-    projected = reduction.projected_year if reduction.projected_year is not None else "jamais au rythme observé"
     print(
-        f"Objectif : {format_number(reduction.target_gap_pp, 1)} points (moitié de {format_number(reduction.baseline_gap_pp, 1)} en {reduction.baseline_year}) ; "
-        f"réduction obtenue {format_number(reduction.reduction_pp, 1)} points en {reduction.latest_year}, "
-        f"{format_number(reduction.share_of_target_pct, 0)} % de l'objectif ; objectif atteint en {projected}"
+        f"Intervalles : ordres de grandeur (effet de plan {format_number(gap.design_effect, 1)}, sources non indépendantes)",
+        file=sys.stderr,
     )
-    if cautions:
-        print(f"{len(cautions)} précaution(s) statistique(s) : voir --format json", file=sys.stderr)
+    if gap.cautions:
+        print(f"{len(gap.cautions)} précaution(s) statistique(s) : voir --format json", file=sys.stderr)
+    return 0
+
+
+def _cmd_cohorts(args: argparse.Namespace) -> int:
+    """The year's cohort release (:mod:`evaluation.cohort_release`), as the reports publish it."""
+    from evaluation import cohort_release as cr
+    from evaluation.io import load_dataset
+    from evaluation.plan import PLAN_YEARS, load_plan
+    from evaluation.views_cohort import load_release
+
+    if args.year not in PLAN_YEARS:
+        raise UsageError(f"--year must be one of {', '.join(map(str, PLAN_YEARS))}, got {args.year}")
+    plan = load_plan(args.plan_dir)
+    dataset = load_dataset(args.data)
+    programme = args.programme if args.programme == cr.ALL else plan.engagement(args.programme).id
+    release, problems = load_release(plan, dataset, args.year)
+    if problems:
+        print(f"{len(problems)} problème(s) dans les fichiers de cohorte : lignes écartées (evaluation validate)", file=sys.stderr)
+    part = release.for_programme(programme)
+    tables = cr.release_tables(part)
+    if args.format == "json":
+        rates = tables["cohortes_taux"][list(cr.RATE_ROW_COLUMNS)]
+        payload = {
+            "demo": dataset.demo,
+            "year": args.year,
+            "threshold": release.rule.threshold,
+            "rates": json.loads(rates.to_json(orient="records")),
+            "tables": {name: json.loads(frame.to_json(orient="records")) for name, frame in tables.items()},
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    if args.format == "csv":
+        from evaluation.tables import to_french_csv
+
+        sys.stdout.write(to_french_csv(tables["cohortes_taux"]).decode("utf-8-sig"))
+        return 0
+    from evaluation.disclosure import SECRET_SYMBOL
+    from evaluation.formatting import format_number
+
+    def num(value: float, decimals: int = 1) -> str:
+        return SECRET_SYMBOL if value != value else format_number(value, decimals)
+
+    if dataset.demo:
+        print("DONNÉES DE DÉMONSTRATION (synthétiques)")
+    print(f"Suivi de cohorte au 31 décembre {args.year}, secret statistique {release.rule.name} (seuil {release.rule.threshold})")
+    print(f"{'dispositif':<11}{'groupe':<28}{'sortie':<13}{'mois':>5}{'entrées':>9}{'part %':>8}  intervalle 95 %")
+    for row in tables["cohortes_taux"].itertuples(index=False):
+        group = "ensemble" if row.group_variable == cr.ALL else f"{row.group_variable}={row.group}"
+        interval = SECRET_SYMBOL if row.secret else f"{num(row.ci_low_pct)} à {num(row.ci_high_pct)}"
+        print(
+            f"{row.programme:<11}{group:<28}{row.outcome:<13}{row.horizon_months:>5}{num(row.entrants, 0):>9}"
+            f"{num(row.estimate_pct):>8}  {interval}"
+        )
     return 0
 
 
 _COMMANDS = {
+    "cohorts": _cmd_cohorts,
     "employment-gap": _cmd_employment_gap,
     "gaps": _cmd_gaps,
     "plan": _cmd_plan,

@@ -27,7 +27,14 @@ the mean month of the Gregorian calendar, 365.25 / 12).
 * :func:`logrank`: the log-rank test for k >= 2 groups (Mantel 1966; Peto & Peto 1972), as R
   ``survdiff(..., rho = 0)``: full variance-covariance matrix, chi-square on k - 1 degrees of freedom;
 * :func:`proportion_ci`: Wilson's (1927) score interval, delegated to
-  :func:`evaluation.employment_gap.wilson_ci`.
+  :func:`evaluation.employment_gap.wilson_ci`;
+* :func:`cumulative_incidence` (module :mod:`evaluation.incidence`, re-exported here): the
+  Aalen-Johansen estimate of the share of entrants whose first event is the outcome within ``h``
+  months, other first events competing, with censoring and late entry. **This is the published
+  rate** ("part des bénéficiaires ayant accédé à un emploi dans les h mois"): :func:`competing_data`
+  gives its input. An earlier share of the people "observable" at ``h`` counted a success whatever
+  the follow-up but a failure only after ``h`` months of follow-up, and so was biased upwards (57 %
+  published for a true 40 % on a constructed case); it is gone.
 
 Everything is vectorised with numpy (sorts, ``bincount``, cumulative sums, ``searchsorted``): one
 million beneficiaries take well under a second (``benchmarks/bench_cohorts.py``). The tests compare
@@ -70,7 +77,11 @@ __all__ = [
     "logrank",
     "proportion_ci",
     "survival_data",
-    "outcome_rates",
+    "competing_data",
+    "COMPETING_COLUMNS",
+    "lost_to_follow_up",
+    "cumulative_incidence",
+    "cumulative_incidence_curve",
     "attrition",
     "target_comparison",
 ]
@@ -124,11 +135,13 @@ OUTCOMES: Mapping[str, tuple[str, ...]] = MappingProxyType(
 KM_COLUMNS = ("time", "at_risk", "events", "censored", "survival", "ci_lower", "ci_upper")
 #: Columns of :func:`survival_data`, in order.
 SURVIVAL_COLUMNS = ("duration_months", "event", "entry_months")
-#: Columns of :func:`outcome_rates` after the ``by`` columns, in order.
-RATE_COLUMNS = ("horizon_months", "observable", "successes", "rate_pct", "ci_low_pct", "ci_high_pct")
+#: Columns of :func:`competing_data`, in order.
+COMPETING_COLUMNS = ("duration_months", "event", "entry_months")
+#: Columns of a published rates table (:mod:`evaluation.cohort_release`) read by :func:`target_comparison`.
+RATE_COLUMNS = ("programme", "outcome", "horizon_months", "entrants", "estimate_pct", "ci_low_pct", "ci_high_pct")
 #: Columns of :func:`attrition` after the ``by`` columns, in order.
 ATTRITION_COLUMNS = ("entrants", "lost", "lost_pct")
-#: Columns of :func:`target_comparison` (the rates' other ``by`` columns come after ``programme``).
+#: Columns of :func:`target_comparison`.
 TARGET_COLUMNS = (
     "indicator_id",
     "programme",
@@ -136,9 +149,8 @@ TARGET_COLUMNS = (
     "outcome",
     "horizon_months",
     "target_pct",
-    "observable",
-    "successes",
-    "rate_pct",
+    "entrants",
+    "estimate_pct",
     "ci_low_pct",
     "ci_high_pct",
     "gap_pp",
@@ -696,6 +708,41 @@ def survival_data(
     )
 
 
+def competing_data(
+    cohort: pd.DataFrame,
+    outcome: str | Iterable[str] = "employment",
+    as_of: Any = None,
+) -> pd.DataFrame:
+    """Durations, event codes and entry times for a competing-risks estimate of ``outcome``.
+
+    Columns :data:`COMPETING_COLUMNS`, on the index of ``cohort`` (rows left out by ``as_of`` are
+    absent), ready for ``cumulative_incidence(d.duration_months, d.event, entry=d.entry_months)``.
+    The rules of :func:`survival_data`, except that a first event of another kind is not a censoring:
+
+    * ``event`` = 1 when the person's first event is of the ``outcome``, 2 when it is of another kind
+      (a training first, when the outcome is a job: a *competing* event: after it the records say
+      nothing more, and that person did not reach the outcome *as a first event*), 0 when there is
+      no event by ``as_of`` (censored at the last contact, cut at ``as_of``);
+    * ``duration_months`` is the time from entry to that event or censoring, ``entry_months`` the
+      time from entry to the start of observation (late entry), in months of :data:`DAYS_PER_MONTH`.
+
+    The cumulative incidence of code 1 at ``h`` months is then the share of the entrants whose first
+    event is the outcome within ``h`` months, accounting for censoring, late entry and the other
+    first events (Aalen-Johansen). ``1 - S(h)`` from :func:`survival_data` answers another question
+    (the outcome in a world without the other events) and is larger.
+    """
+    follow = _follow_up(cohort, _outcome_kinds(outcome), as_of)
+    codes = np.where(follow.outcome, 1, np.where(follow.any_event, 2, 0)).astype(np.int64)
+    return pd.DataFrame(
+        {
+            "duration_months": follow.end_days / DAYS_PER_MONTH,
+            "event": codes,
+            "entry_months": follow.entry_days / DAYS_PER_MONTH,
+        },
+        index=cohort.index if follow.rows is None else cohort.index[follow.rows],
+    )
+
+
 @dataclass(frozen=True)
 class _FollowUp:
     """Per-person follow-up of the rows kept (``rows``: boolean mask on the cohort, None = all)."""
@@ -704,6 +751,8 @@ class _FollowUp:
     end_days: np.ndarray
     entry_days: np.ndarray
     outcome: np.ndarray
+    #: A first event of any kind (by ``as_of``): the outcome or a competing one.
+    any_event: np.ndarray
 
 
 def _dates(cohort: pd.DataFrame, column: str) -> np.ndarray:
@@ -769,7 +818,7 @@ def _follow_up(cohort: pd.DataFrame, kinds: tuple[str, ...], as_of: Any) -> _Fol
     if problems:
         raise UsageError("cohort: " + "; ".join(problems) + " (the intake should refuse these records)")
     end_days = np.where(end_days == entry_days, end_days + 0.5, end_days)
-    return _FollowUp(rows=rows, end_days=end_days, entry_days=entry_days, outcome=outcome)
+    return _FollowUp(rows=rows, end_days=end_days, entry_days=entry_days, outcome=outcome, any_event=has_event)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -852,92 +901,8 @@ def _group_sums(
     return table
 
 
-def outcome_rates(
-    cohort: pd.DataFrame,
-    horizons: Sequence[float] = (6, 12, 24),
-    outcome: str | Iterable[str] = "employment",
-    by: Sequence[str] | str = ("programme",),
-    as_of: Any = None,
-    conf_level: float = 0.95,
-) -> pd.DataFrame:
-    """Share of the people observable ``h`` months after entry who reached the outcome by then.
-
-    For each group of ``by`` and each horizon ``h`` (months), from :func:`survival_data`:
-
-    * ``successes`` = people whose first event is of the ``outcome`` at or before ``h`` months
-      (``event and duration_months <= h``);
-    * ``observable`` = the successes plus the people followed for at least ``h`` months without the
-      outcome (``duration_months >= h``: last contact, cut at ``as_of``, at least ``h`` months after
-      entry). People whose follow-up stops earlier (lost, still too recent at ``as_of``, or a first
-      event of another kind before ``h``: see :func:`survival_data`) are not observable at ``h``;
-    * ``rate_pct = 100 * successes / observable`` with the Wilson interval at ``conf_level``
-      (:func:`proportion_ci`), NaN when nobody is observable.
-
-    **Late entrants are left out** (``observation_start > entry_date``): people who reached the
-    outcome before their observation started never appear in the records (left truncation), so
-    counting the late entrants would bias the rate downwards. The Kaplan-Meier estimate ``1 - S(h)``
-    with ``entry`` uses them correctly. Their group keeps its row (``observable`` 0 if nobody else).
-
-    Columns: the ``by`` columns, then :data:`RATE_COLUMNS`; one row per group and horizon, groups
-    sorted (a missing group value is a group of its own), horizons in the given order.
-    ``attrs`` records ``outcome``, ``conf_level`` and ``as_of`` (read by :func:`target_comparison`).
-    """
-    columns = _by_columns(cohort, by)
-    hs = [float(h) for h in horizons]
-    if not hs or any(not (math.isfinite(h) and h > 0) for h in hs):
-        raise UsageError(f"horizons must be positive numbers of months, got {list(horizons)!r} (e.g. (6, 12, 24))")
-    _z(conf_level)
-    follow = _follow_up(cohort, _outcome_kinds(outcome), as_of)
-    from_entry = follow.entry_days == 0
-    duration = follow.end_days / DAYS_PER_MONTH
-    event = follow.outcome
-    counts = {}
-    for i, h in enumerate(hs):
-        success = event & (duration <= h)
-        counts[f"s{i}"] = success
-        counts[f"o{i}"] = success | (duration >= h)
-    sums = _group_sums(cohort, columns, follow.rows, counts, among=from_entry)
-    parts = []
-    for i, h in enumerate(hs):
-        part = sums[columns].copy()
-        part["horizon_months"] = h
-        part["observable"] = sums[f"o{i}"].to_numpy(dtype=np.int64)
-        part["successes"] = sums[f"s{i}"].to_numpy(dtype=np.int64)
-        part["_order"] = np.arange(len(sums)) * len(hs) + i  # group first, then the caller's horizon order
-        parts.append(part)
-    rates = pd.concat(parts, ignore_index=True).sort_values("_order").drop(columns="_order").reset_index(drop=True)
-    observable = rates["observable"].to_numpy()
-    successes = rates["successes"].to_numpy()
-    low, high = proportion_ci(successes, observable, conf_level)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        rates["rate_pct"] = np.where(observable > 0, 100.0 * successes / observable, np.nan)
-    rates["ci_low_pct"] = 100.0 * low
-    rates["ci_high_pct"] = 100.0 * high
-    rates.attrs.update(
-        outcome=outcome if isinstance(outcome, str) else tuple(outcome), conf_level=conf_level, as_of=as_of
-    )
-    return rates
-
-
-def attrition(
-    cohort: pd.DataFrame,
-    as_of: Any,
-    lost_after_months: float = 6,
-    by: Sequence[str] | str = ("programme",),
-) -> pd.DataFrame:
-    """People lost from follow-up at ``as_of``, per group.
-
-    * ``entrants``: people who entered the programme on or before ``as_of``;
-    * ``lost``: among them, those with no event (of any kind) on or before ``as_of`` whose last
-      contact (on or before ``as_of``) is more than ``lost_after_months`` months before ``as_of``
-      (``(as_of - last_contact) / 30.4375 days > lost_after_months``); a person without any contact
-      date counts as lost;
-    * ``lost_pct = 100 * lost / entrants``.
-
-    Columns: the ``by`` columns, then :data:`ATTRITION_COLUMNS`; groups sorted, a missing group value
-    is a group of its own.
-    """
-    columns = _by_columns(cohort, by)
+def _lost(cohort: pd.DataFrame, as_of: Any, lost_after_months: float) -> tuple[np.ndarray, np.ndarray]:
+    """The rule of :func:`lost_to_follow_up`: (entered on or before ``as_of``, lost among them)."""
     _require_columns(cohort, ("entry_date", "first_employment_date", "last_contact_date"), "the cohort")
     if not (math.isfinite(lost_after_months) and lost_after_months >= 0):
         raise UsageError(f"lost_after_months must be a non-negative number, got {lost_after_months!r} (e.g. 6)")
@@ -947,7 +912,38 @@ def attrition(
     contact = _dates(cohort, "last_contact_date")[entered]
     contact = np.where(contact > stamp, stamp, contact)
     silent_months = (stamp - contact) / np.timedelta64(1, "D") / DAYS_PER_MONTH
-    lost = ~event & ~(silent_months <= lost_after_months)  # no contact date at all (NaN): lost
+    return entered, ~event & ~(silent_months <= lost_after_months)  # no contact date at all (NaN): lost
+
+
+def lost_to_follow_up(cohort: pd.DataFrame, as_of: Any, lost_after_months: float = 6) -> pd.Series:
+    """Per person who entered on or before ``as_of``: lost from follow-up at ``as_of`` (True/False).
+
+    Lost: no event (of any kind) on or before ``as_of`` and a last contact (on or before ``as_of``)
+    more than ``lost_after_months`` months before ``as_of`` (``(as_of - last_contact) / 30.4375 days >
+    lost_after_months``); a person without any contact date counts as lost. Indexed like ``cohort``,
+    restricted to the entrants.
+    """
+    entered, lost = _lost(cohort, as_of, lost_after_months)
+    return pd.Series(lost, index=cohort.index[entered], name="lost")
+
+
+def attrition(
+    cohort: pd.DataFrame,
+    as_of: Any,
+    lost_after_months: float = 6,
+    by: Sequence[str] | str = ("programme",),
+) -> pd.DataFrame:
+    """People lost from follow-up at ``as_of``, per group (:func:`lost_to_follow_up`).
+
+    * ``entrants``: people who entered the programme on or before ``as_of``;
+    * ``lost``: among them, those lost from follow-up;
+    * ``lost_pct = 100 * lost / entrants``.
+
+    Columns: the ``by`` columns, then :data:`ATTRITION_COLUMNS`; groups sorted, a missing group value
+    is a group of its own.
+    """
+    columns = _by_columns(cohort, by)
+    entered, lost = _lost(cohort, as_of, lost_after_months)
     table = _group_sums(cohort, columns, entered, {"entrants": np.ones(lost.size, dtype=bool), "lost": lost})
     with np.errstate(divide="ignore", invalid="ignore"):
         table["lost_pct"] = np.where(table["entrants"] > 0, 100.0 * table["lost"] / table["entrants"], np.nan)
@@ -971,10 +967,9 @@ def target_comparison(
     plan: Plan,
     rates: pd.DataFrame,
     *,
-    outcome: str | None = None,
     horizon_months: float = TARGET_HORIZON_MONTHS,
 ) -> pd.DataFrame:
-    """The plan's return-to-work percentage targets against the cohort's observed rate and interval.
+    """The plan's return-to-work percentage targets against the published cumulative incidence.
 
     **Which indicators**: measure ``percentage``, with a target value, of a sheet that is a
     ``programme`` in ``rates``, whose label or source wording names a return to work (e.g. 12.3,
@@ -984,87 +979,84 @@ def target_comparison(
     as 12.3's "ou création d'activités" asks). Indicator 5.2 ("70% de création effective" among
     project holders) is not a return-to-work rate and is left out.
 
-    **Which rate**: the row of ``rates`` (an :func:`outcome_rates` table with a ``programme``
-    column) at ``horizon_months``, default :data:`TARGET_HORIZON_MONTHS` = 12: the plan gives no
-    horizon, and 12 months is the middle of the 6/12/24 follow-up, long enough for a job search after
-    a programme of a few months. ``rates`` must measure the indicator's outcome: ``outcome`` defaults
-    to ``rates.attrs["outcome"]``; indicators of another outcome are skipped with an
-    :class:`~evaluation.employment_gap.EvaluationWarning` naming them.
+    **Which rate**: ``rates`` has the columns :data:`RATE_COLUMNS` (the published rates of
+    :mod:`evaluation.cohort_release`: the cumulative incidence of the outcome as first event, other
+    first events competing, in % of the entrants, already through disclosure control: NaN where
+    hidden); rows with a ``group_variable`` column are read at ``"all"``. The row of the indicator's
+    programme and outcome at ``horizon_months``, default :data:`TARGET_HORIZON_MONTHS` = 12: the plan
+    gives no horizon, and 12 months is the middle of the 6/12/24 follow-up, long enough for a job
+    search after a programme of a few months. An indicator whose outcome ``rates`` does not hold
+    (``positive``) is skipped with an :class:`~evaluation.employment_gap.EvaluationWarning`.
 
     **Verdict**, from the interval ``[ci_low_pct, ci_high_pct]`` and the target ``T``: ``above`` when
     ``ci_low_pct > T``, ``below`` when ``ci_high_pct < T``, ``compatible`` when ``T`` lies inside the
-    interval (the data cannot tell), ``unobserved`` when nobody is observable at the horizon.
-    ``gap_pp = rate_pct - T`` (points).
+    interval (the data cannot tell), ``hidden`` when the rate is not published (secret statistique, or
+    no estimate at that horizon). ``gap_pp = estimate_pct - T`` (points).
 
-    Columns: :data:`TARGET_COLUMNS`, with the rates' other ``by`` columns (e.g. ``cohort_year``) after
-    ``programme``; one row per indicator and group of ``rates``.
+    Columns: :data:`TARGET_COLUMNS`; one row per indicator.
     """
-    _require_columns(rates, ("programme", *RATE_COLUMNS), "the rates table")
-    measured = outcome if outcome is not None else rates.attrs.get("outcome")
-    if measured is None:
-        raise UsageError(
-            "target_comparison: say which outcome the rates measure "
-            "(outcome='employment', 'sustainable' or 'positive'), or pass the table from outcome_rates"
-        )
-    if isinstance(measured, str):
-        _outcome_kinds(measured)
+    _require_columns(rates, RATE_COLUMNS, "the rates table")
+    if "group_variable" in rates.columns:
+        rates = rates[rates["group_variable"] == "all"]
     at_horizon = rates[np.isclose(rates["horizon_months"].to_numpy(dtype=float), horizon_months)]
     if at_horizon.empty:
         available = sorted(set(rates["horizon_months"].tolist()))
         raise UsageError(
             f"the rates table has no horizon of {horizon_months} months (it has {available}): "
-            f"compute outcome_rates(..., horizons=({horizon_months:g},))"
+            f"publish the cumulative incidence at {horizon_months:g} months"
         )
-    programmes = at_horizon["programme"].map(lambda p: normalize_engagement_id(str(p)))
-    extra = [c for c in rates.columns if c not in ("programme", *RATE_COLUMNS)]
+    programmes = at_horizon["programme"].map(lambda p: str(p) if p == "all" else normalize_engagement_id(str(p)))
+    outcomes = set(at_horizon["outcome"])
     rows = []
     skipped = []
     for indicator in plan.indicators():
         if indicator.measure != Measure.PERCENTAGE or indicator.target.value is None:
             continue
-        if not (programmes == indicator.engagement).any():
+        mine = (programmes == indicator.engagement).to_numpy()
+        if not mine.any():
             continue
         wanted = _target_outcome(f"{indicator.label} {indicator.source}")
         if wanted is None:
             continue
-        if wanted != measured:
+        if wanted not in outcomes:
             skipped.append(f"{indicator.id} ({wanted})")
             continue
         target = float(indicator.target.value)
-        for _, rate in at_horizon[(programmes == indicator.engagement).to_numpy()].iterrows():
-            observable = int(rate["observable"])
-            low, high = float(rate["ci_low_pct"]), float(rate["ci_high_pct"])
-            if observable == 0:
-                verdict = "unobserved"
+        for _, rate in at_horizon[mine & (at_horizon["outcome"] == wanted).to_numpy()].iterrows():
+            estimate, low, high = (float(rate[c]) for c in ("estimate_pct", "ci_low_pct", "ci_high_pct"))
+            if not (math.isfinite(estimate) and math.isfinite(low) and math.isfinite(high)):
+                verdict = "hidden"
             elif low > target:
                 verdict = "above"
             elif high < target:
                 verdict = "below"
             else:
                 verdict = "compatible"
-            row = {
-                "indicator_id": indicator.id,
-                "programme": rate["programme"],
-                **{column: rate[column] for column in extra},
-                "indicator_label": indicator.label,
-                "outcome": measured,
-                "horizon_months": float(rate["horizon_months"]),
-                "target_pct": target,
-                "observable": observable,
-                "successes": int(rate["successes"]),
-                "rate_pct": float(rate["rate_pct"]),
-                "ci_low_pct": low,
-                "ci_high_pct": high,
-                "gap_pp": float(rate["rate_pct"]) - target,
-                "verdict": verdict,
-            }
-            rows.append(row)
+            rows.append(
+                {
+                    "indicator_id": indicator.id,
+                    "programme": rate["programme"],
+                    "indicator_label": indicator.label,
+                    "outcome": wanted,
+                    "horizon_months": float(rate["horizon_months"]),
+                    "target_pct": target,
+                    "entrants": rate["entrants"],
+                    "estimate_pct": estimate,
+                    "ci_low_pct": low,
+                    "ci_high_pct": high,
+                    "gap_pp": estimate - target,
+                    "verdict": verdict,
+                }
+            )
     if skipped:
         warnings.warn(
-            f"target_comparison: the rates measure {measured!r}; indicator(s) {', '.join(skipped)} need another "
-            "outcome (compute outcome_rates(..., outcome=...) for them)",
+            f"target_comparison: the rates table has no rate for indicator(s) {', '.join(skipped)} "
+            "(the cohort reports publish the outcomes 'employment' and 'sustainable')",
             EvaluationWarning,
             stacklevel=2,
         )
-    order = ["indicator_id", "programme", *extra, *TARGET_COLUMNS[2:]]
-    return pd.DataFrame(rows, columns=order)
+    return pd.DataFrame(rows, columns=list(TARGET_COLUMNS))
+
+
+# The estimator lives in its own module (one file per estimator); it is part of this module's interface.
+from evaluation.incidence import cumulative_incidence, cumulative_incidence_curve  # noqa: E402

@@ -38,8 +38,9 @@ as ``s`` (:data:`SECRET_SYMBOL`, INSEE's symbol for *secret statistique*) with t
 **Survival curves** (:func:`coarsen_km`) are published in steps of at least ``threshold`` exits, at
 times rounded up to a grid, never at an individual's exact event time.
 
-**Limits.** Tables are audited one at a time: two tables sharing cells (a table and its breakdown by
-commune, the same counts by sex and by age) are *linked* and need a joint check by the report author.
+**Limits.** Tables are audited one at a time here: two tables sharing cells (a table and its breakdown
+by commune, the same counts by sex and by age) are *linked*: :mod:`evaluation.disclosure_linked`
+protects a whole release of linked counts together (the cohort reports of a year use it).
 Hierarchical rows (QPV within communes) carry more linear relations than the margins modelled here:
 protect each level as its own table and publish them separately.
 """
@@ -80,6 +81,8 @@ __all__ = [
     "feasible_intervals",
     "protect_rates",
     "coarsen_km",
+    "coarsen_incidence",
+    "INCIDENCE_COLUMNS",
     "suppression_log",
     "format_cell",
 ]
@@ -800,6 +803,48 @@ def coarsen_km(km: pd.DataFrame, threshold: int, *, time_step: float = 1.0) -> p
         flags[:] = [Flag.PRIMARY if small else Flag.SECONDARY for small in small_at_risk]
     out["flag"] = pd.Series(flags, dtype=object)
     return out
+
+
+#: Columns of :func:`coarsen_incidence`.
+INCIDENCE_COLUMNS = ("time", "estimate", "ci_lower", "ci_upper")
+
+
+def coarsen_incidence(curve: pd.DataFrame, threshold: int, *, time_step: float = 1.0) -> pd.DataFrame:
+    """A cumulative incidence curve safe to publish: the rule of :func:`coarsen_km`, values only.
+
+    ``curve`` is a :func:`evaluation.cohorts.cumulative_incidence_curve` table (``time, at_risk,
+    events, competing, censored, estimate, ci_lower, ci_upper``). Every exit (the outcome, a
+    competing event, a censoring) leaves the risk set as an exit of a Kaplan-Meier curve does: the
+    blocks are those of :func:`coarsen_km` on the all-cause exits (steps of at least ``threshold``
+    people, at times rounded up to the grid of ``time_step``), and each published step carries the
+    estimate and interval of the curve at the end of its block. Columns
+    :data:`INCIDENCE_COLUMNS` only: a chart needs no count. Empty when fewer than ``threshold`` exits.
+    """
+    missing = [c for c in ("time", "at_risk", "events", "competing", "censored", "estimate", "ci_lower", "ci_upper") if c not in curve.columns]
+    if missing:
+        raise UsageError(f"cumulative incidence table: missing columns {missing}")
+    as_km = pd.DataFrame(
+        {
+            "time": curve["time"],
+            "at_risk": curve["at_risk"],
+            "events": curve["events"] + curve["competing"],
+            "censored": curve["censored"],
+            # Carried through coarsen_km unchanged (it copies the block's last row).
+            "survival": curve["estimate"],
+            "ci_lower": curve["ci_lower"],
+            "ci_upper": curve["ci_upper"],
+        }
+    )
+    coarse = coarsen_km(as_km, threshold, time_step=time_step)
+    return pd.DataFrame(
+        {
+            "time": coarse["time"].to_numpy(dtype=float),
+            "estimate": coarse["survival"].to_numpy(dtype=float),
+            "ci_lower": coarse["ci_lower"].to_numpy(dtype=float),
+            "ci_upper": coarse["ci_upper"].to_numpy(dtype=float),
+        },
+        columns=list(INCIDENCE_COLUMNS),
+    )
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -11,10 +11,11 @@ the reports):
     :func:`evaluation.monitoring.status_counts` of that table: number of indicators per priority and
     status, with a ``total`` row (the plan-wide counts of the index page).
 ``execution_budgetaire``
-    :func:`evaluation.budget.execution_table`: planned MEL financing, spending (all funders) and
-    execution rate per engagement and year 2018-2021.
+    :func:`evaluation.budget.execution_table`: planned MEL financing, the MEL's spending and the
+    execution rate (MEL against MEL, the rate of the reports) per engagement and year 2018-2021, with
+    every funder's spending beside (``spent_all_funders_eur``, not divided by the MEL's plan).
 ``execution_cumulee``
-    :func:`evaluation.budget.execution_totals` for 2018 to the year: execution to date per engagement.
+    :func:`evaluation.budget.execution_totals` for 2018 to the year: the same, to date, per engagement.
 ``barometre``
     :func:`evaluation.barometer.barometer_table` of the year: one row per territory and indicator
     (level, changes since the previous year and since the first year, rank, numerator and
@@ -26,20 +27,29 @@ the reports):
     there is secret, not missing data); ``rank`` is among the ``ranked_qpv`` QPV whose level is
     published. Left out when the barometer has no data for the year.
 ``ecart_taux_emploi``
-    :func:`evaluation.employment_gap.gap_series` against the whole MEL (the plan's comparator), for
-    the years up to the year, with the intervals. Left out when the barometer is empty.
+    The series of :func:`evaluation.gap_publication.published_gap` against the whole MEL (the plan's
+    comparator), for the years up to the year, with the intervals (default census design effect,
+    :data:`evaluation.employment_gap.DEFAULT_CENSUS_DESIGN_EFFECT`): the same object the yearly
+    report renders. Every year is hidden the way that year's protected barometer hides the QPV
+    aggregate or the comparator (columns ``secret``, as in ``barometre``). Left out when the
+    barometer is empty.
+
+``cohortes_taux``, ``cohortes_entrees``, ``cohortes_perdus_de_vue``
+    :func:`evaluation.cohort_release.release_tables` of the year's cohort release, the very object
+    the cohort reports render (protected as one release with them: hidden values empty, column
+    ``secret``). Left out without cohort files.
 
 **Disclosure control** (:mod:`evaluation.disclosure`) applies to the tables that count people by
 place: here ``barometre`` only, for the reasons below.
 
-* ``ecart_taux_emploi`` is not suppressed: its counts are sums over the 26 QPV (about 150 000
-  residents of 15-64, of whom some 70 000 in work) and over the whole MEL (some 760 000 residents of
-  15-64), by year, with no breakdown by QPV, sex or age: with the frequency rule
-  ``0 < x < threshold`` and thresholds of 3 to 11, none of its numerators, denominators or
-  complements can be small (``tests/test_barometer_disclosure.py`` applies
+* ``ecart_taux_emploi`` repeats sums over the 26 QPV (about 150 000 residents of 15-64, of whom
+  some 70 000 in work) and over the whole MEL (some 760 000 residents of 15-64), by year, with no
+  breakdown by QPV, sex or age: on real data none of its numerators, denominators or complements
+  can be small (``tests/test_barometer_disclosure.py`` applies
   :func:`evaluation.disclosure.protect_rates` to it on the demo data and finds nothing to hide).
-  The same sums are the ``QPV`` and ``MEL`` rows of ``barometre``, which its protection hides only
-  when a sum over the QPV is itself small, or a small QPV count has no other QPV to be hidden with.
+  The same sums are the ``QPV`` and ``MEL`` rows of each year's ``barometre``, whose protection
+  hides them when a sum over the QPV is itself small or a small QPV count has no other QPV to be
+  hidden with (partial data): :mod:`evaluation.gap_publication` then hides them in the series too.
 * ``ecarts_cibles`` and ``statuts_par_priorite`` (counts of those indicators) hold the programme
   outputs the partners report for a whole programme (milestones, numbers of beneficiaries or of
   companies, shares among them), one figure per indicator and year, not crossed by any personal
@@ -60,18 +70,13 @@ the library's names, whose suffix carries the unit (``_eur``, ``_pct``, ``_pp``)
 from __future__ import annotations
 
 import io
-import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from evaluation.io import Dataset, atomic_write_bytes
 from evaluation.plan import Plan
-
-if TYPE_CHECKING:
-    from evaluation.barometer_disclosure import ProtectedBarometer
 
 __all__ = [
     "TABLE_TITLES",
@@ -92,6 +97,9 @@ TABLE_TITLES: dict[str, str] = {
     "execution_cumulee": "Exécution budgétaire cumulée depuis 2018",
     "barometre": "Baromètre des 26 quartiers prioritaires",
     "ecart_taux_emploi": "Écart de taux d'emploi entre les quartiers prioritaires et la MEL",
+    "cohortes_taux": "Suivi de cohorte : part des entrants en emploi dans les 6, 12 et 24 mois",
+    "cohortes_entrees": "Suivi de cohorte : entrées par année, résidence, âge et sexe",
+    "cohortes_perdus_de_vue": "Suivi de cohorte : perdus de vue",
 }
 WORKBOOK_NAME = "tables.xlsx"
 #: The run's suppression log, in the run's ``logs/`` folder (internal, not published).
@@ -115,7 +123,8 @@ def build_tables(plan: Plan, dataset: Dataset, year: int) -> YearTables:
     from evaluation.barometer_disclosure import protect_barometer
     from evaluation.budget import execution_table, execution_totals
     from evaluation.disclosure import DEFAULT_RULE, get_rule, suppression_log
-    from evaluation.employment_gap import PLAN_COMPARATOR, EvaluationWarning, gap_series
+    from evaluation.employment_gap import PLAN_COMPARATOR
+    from evaluation.gap_publication import published_gap
     from evaluation.intake import load_barometer
     from evaluation.monitoring import load_monitoring_data, status_counts
 
@@ -130,47 +139,41 @@ def build_tables(plan: Plan, dataset: Dataset, year: int) -> YearTables:
     barometer, _problems = load_barometer(dataset, plan)
     barometer = barometer[barometer["year"] <= year]
     log = suppression_log()
+    rule = get_rule(dataset.disclosure or DEFAULT_RULE)
+    known: dict[int, frozenset[tuple[str, str]]] = {}
     if (barometer["year"] == year).any():
-        protected = protect_barometer(barometer, year, get_rule(dataset.disclosure or DEFAULT_RULE))
+        protected = protect_barometer(barometer, year, rule)
         tables["barometre"] = protected.table
         log = protected.log
+        known[year] = protected.hidden_levels
     if not barometer.empty:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", EvaluationWarning)  # the cautions are in the yearly report
-            series = gap_series(barometer, str(PLAN_COMPARATOR))
-        if "barometre" in tables:
-            series = hide_linked_gap(series, protected, year)
-        tables["ecart_taux_emploi"] = series
+        # The cautions of the computation are in the yearly report (the same object's).
+        tables["ecart_taux_emploi"] = published_gap(barometer, year, PLAN_COMPARATOR, rule, hidden_by_year=known).series
+    release = _cohort_release(plan, dataset, year)
+    if release is not None:
+        from evaluation.cohort_release import release_tables
+
+        tables.update(release_tables(release))
+        log = pd.concat([log, release.log], ignore_index=True) if not log.empty else release.log
     return YearTables(tables, log)
 
 
-#: The employment rate, whose counts of the QPV aggregate and the comparator the gap series repeats.
-_EMPLOYMENT = "employment_rate_pct"
+def _cohort_release(plan: Plan, dataset: Dataset, year: int):  # noqa: ANN202 - CohortRelease, imported lazily
+    """The year's cohort release (the one the cohort reports render), or None without cohort files."""
+    from evaluation.cohort_release import build_release
+    from evaluation.disclosure import DEFAULT_RULE, get_rule
+    from evaluation.errors import UsageError
+    from evaluation.intake import load_cohorts
 
-
-def hide_linked_gap(series: pd.DataFrame, protected: ProtectedBarometer, year: int) -> pd.DataFrame:
-    """``series`` with the figures of ``year`` hidden when the protected barometer hides them.
-
-    The gap series repeats the employment counts of the QPV aggregate and of the plan's comparator.
-    They are thousands of residents and never hidden on real data, but on partial data (a few QPV
-    filled in) the barometer may hide the aggregate as a margin: publishing it here would give the
-    hidden cell back. Then the year's counts, rates, intervals and gap are left blank.
-    """
-    from evaluation.disclosure import Flag
-    from evaluation.employment_gap import PLAN_COMPARATOR, QPV_AGGREGATE
-
-    hidden = any(
-        protected.flag(territory, _EMPLOYMENT, column) != Flag.PUBLISHED
-        for territory in (QPV_AGGREGATE, str(PLAN_COMPARATOR))
-        for column in ("numerator", "denominator", "level")
-    )
-    if not hidden:
-        return series
-    out = series.copy()
-    columns = [c for c in out.columns if c.startswith(("qpv_", "comparator_", "gap_")) and c != "qpv_count"]
-    out[columns] = out[columns].astype("float64")
-    out.loc[out["year"] == year, columns] = float("nan")
-    return out
+    if not (dataset.path / "cohorts").is_dir():
+        return None
+    cohort, _problems = load_cohorts(dataset, plan)
+    if cohort.empty:
+        return None
+    try:
+        return build_release(plan, cohort, year, get_rule(dataset.disclosure or DEFAULT_RULE))
+    except UsageError:  # nobody entered by the end of the year
+        return None
 
 
 def to_french_csv(frame: pd.DataFrame) -> bytes:

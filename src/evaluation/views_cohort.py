@@ -1,16 +1,12 @@
-"""Report blocks of the cohort follow-up (``notebooks/cohort.ipynb``), every one through disclosure control.
+"""Report blocks of the cohort follow-up (``notebooks/cohort.ipynb``): renderings of the year's release.
 
 The plan: "2021 : Renforcer l'évaluation par un suivi de cohorte". What became of a programme's
-beneficiaries: who entered, who was in work 6, 12 and 24 months after entry, how fast (Kaplan-Meier),
-for whom it worked better (log-rank), who was lost from follow-up, and the plan's targets against the
-observed rates. Nothing here is published unprotected:
+beneficiaries: who entered, who found a job within 6, 12 and 24 months of entry, how fast, for whom it
+worked better, who was lost from follow-up, and the plan's targets against the observed shares.
 
-* counts of people crossed by attributes go through :func:`evaluation.disclosure.protect_table`
-  (primary and secondary suppression, verified by linear programming);
-* rates are judged on their numerator and denominator (:func:`evaluation.disclosure.protect_rates`);
-* the survival curve is coarsened (:func:`evaluation.disclosure.coarsen_km`): steps of at least
-  the threshold number of people, at whole months, never an individual's exact date.
-
+Every figure shown here comes from :class:`evaluation.cohort_release.CohortRelease`, built once for
+the whole year (every programme and all of them together) and protected as one release: this module
+only formats it in French. The exported tables and ``evaluation cohorts`` write the same object.
 Person keys never reach this module: the intake drops them.
 """
 
@@ -23,6 +19,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation import cohort_release as cr
 from evaluation import cohorts as co
 from evaluation import disclosure as dc
 from evaluation.errors import UsageError
@@ -37,43 +34,50 @@ __all__ = [
     "cohort_context",
     "entrants_block",
     "outcomes_block",
-    "km_chart",
+    "incidence_chart",
     "groups_block",
     "attrition_block",
     "targets_block",
     "disclosure_block",
+    "method_block",
 ]
 
-GROUPS = {"qpv_group": "Résidence", "sex": "Sexe", "age_band": "Tranche d'âge", "qualification": "Qualification"}
+GROUPS_FR = {"sex": "Sexe", "age_band": "Tranche d'âge", "qualification": "Qualification", "qpv": "Résidence"}
+LEVELS_FR = {
+    "F": "Femmes",
+    "M": "Hommes",
+    "QPV": "Quartier prioritaire",
+    "hors QPV": "Hors quartier prioritaire",
+    dc.TOTAL: "Total",
+}
 OUTCOME_FR = {
-    "employment": "emploi (tout contrat ou création)",
+    "employment": "emploi (tout contrat ou création d'activité)",
     "sustainable": "emploi durable (CDI ou CDD de 6 mois ou plus)",
+}
+TABLE_FR = {
+    "year_residence": ("Entrées par année et lieu de résidence", "Année d'entrée"),
+    "age_sex": ("Entrées par tranche d'âge et sexe", "Tranche d'âge"),
 }
 
 
 @dataclass(frozen=True)
 class CohortContext:
-    """One programme's (or all programmes') cohort, as of the end of the report's year."""
+    """One programme's (or all programmes') part of the year's cohort release."""
 
     plan: Plan
     dataset: Dataset
     programme: str
     year: int
-    cohort: pd.DataFrame
     problems: tuple[Problem, ...]
-    rule: dc.Rule
-    protected: list[dc.Protected]
+    release: cr.CohortRelease
 
     @property
-    def as_of(self) -> pd.Timestamp:
-        return pd.Timestamp(self.year, 12, 31)
+    def rule(self) -> dc.Rule:
+        return self.release.rule
 
     @property
     def title(self) -> str:
-        if self.programme == "all":
-            return "Tous les dispositifs suivis"
-        sheet = self.plan.engagement(self.programme)
-        return f"Engagement {sheet.number} : {sheet.title}" if sheet.number else sheet.title
+        return _programme_title(self.plan, self.programme, long=True)
 
     @property
     def parameters(self) -> dict[str, object]:
@@ -84,146 +88,157 @@ class CohortContext:
         }
 
 
+def _programme_title(plan: Plan, programme: str, *, long: bool = False) -> str:
+    if programme == cr.ALL:
+        return "Tous les dispositifs suivis"
+    sheet = plan.engagement(programme)
+    if not sheet.number:
+        return sheet.title
+    return f"Engagement {sheet.number} : {sheet.title}" if long else f"{sheet.number} – {sheet.title}"
+
+
+def load_release(plan: Plan, dataset: Dataset, year: int, rule: str = "") -> tuple[cr.CohortRelease, list[Problem]]:
+    """The year's release from the data directory's cohort files (rows with a problem left out)."""
+    chosen = dc.get_rule(rule or dataset.disclosure or dc.DEFAULT_RULE)
+    cohort, problems = load_cohorts(dataset, plan)
+    if cohort.empty:
+        raise UsageError(f"no cohort record in {dataset.path / 'cohorts'} (add the beneficiaries' files there)")
+    return cr.build_release(plan, cohort, year, chosen), problems
+
+
 def cohort_context(programme: str = "all", year: int = 2021, data_dir: str = "", rule: str = "") -> CohortContext:
-    """Validate the parameters of ``cohort.ipynb`` and load the cohort (rows with a problem left out)."""
+    """Validate the parameters of ``cohort.ipynb`` and build the year's release (the whole of it, protected)."""
     _check_year(year)
     plan = load_plan()
     dataset = load_dataset(data_dir or None)
-    chosen = dc.get_rule(rule or dataset.disclosure or dc.DEFAULT_RULE)
-    cohort, problems = load_cohorts(dataset, plan)
     programme = str(programme)
-    if programme != "all":
+    if programme != cr.ALL:
         programme = plan.engagement(programme).id
-        cohort = cohort[cohort["programme"] == programme]
-    cohort = cohort[cohort["entry_date"] <= pd.Timestamp(year, 12, 31)]
-    if cohort.empty:
-        raise UsageError(f"no beneficiary of programme {programme!r} entered by {year} in {dataset.path / 'cohorts'}")
-    cohort = cohort.assign(qpv_group=np.where(cohort["qpv"] == "hors QPV", "hors QPV", "QPV"))
-    return CohortContext(plan, dataset, programme, year, cohort, tuple(problems), chosen, [])
+    release, problems = load_release(plan, dataset, year, rule)
+    part = release.for_programme(programme)
+    return CohortContext(plan, dataset, programme, year, tuple(problems), part)
 
 
-def _protected_table(ctx: CohortContext, table: pd.DataFrame, name: str) -> str:
-    protected = dc.protect_table(table, ctx.rule, name=name)
-    ctx.protected.append(protected)
-    shown = protected.values.copy().astype(object)
-    for row in shown.index:
-        for column in shown.columns:
-            shown.at[row, column] = dc.format_cell(
-                protected.values.at[row, column], protected.flags.at[row, column], decimals=0
-            )
-    shown = shown.reset_index(names="")
-    shown.columns = [str(c) for c in shown.columns]
-    return html_table(shown, numeric=[c for c in shown.columns if c], caption=name)
-
-
-def entrants_block(ctx: CohortContext) -> Html:
-    """Entrants by cohort year and residence, then by sex and age band (protected counts with margins)."""
-    by_place = pd.crosstab(ctx.cohort["cohort_year"], ctx.cohort["qpv_group"])
-    by_place.index = [str(i) for i in by_place.index]
-    by_age = pd.crosstab(ctx.cohort["age_band"], ctx.cohort["sex"])
-    markup = _protected_table(ctx, by_place, "Entrées par année et lieu de résidence")
-    markup += _protected_table(ctx, by_age, "Entrées par tranche d'âge et sexe")
-    return Html(markup + f"<p><em>{html.escape(dc.legend_fr(ctx.rule))}</em></p>", "entrées")
-
-
-def _rates(ctx: CohortContext, outcome: str, by: tuple[str, ...]) -> pd.DataFrame:
-    rates = co.outcome_rates(ctx.cohort, outcome=outcome, by=by, as_of=ctx.as_of)
-    flags = dc.protect_rates(rates["successes"], rates["observable"], ctx.rule)
-    return rates.assign(flag=flags)
+def _cell(value: float, hidden: bool, decimals: int = 0) -> str:
+    if hidden:
+        return dc.SECRET_SYMBOL
+    return format_number(value, decimals)
 
 
 def _rate_text(row: pd.Series) -> str:
-    if row["observable"] == 0:
-        return "–"
-    if dc.Flag(row["flag"]) is not dc.Flag.PUBLISHED:
+    if row["hidden"]:
         return dc.SECRET_SYMBOL
-    return f"{format_pct(row['rate_pct'], 1)} ({format_number(row['ci_low_pct'], 1)}-{format_number(row['ci_high_pct'], 1)})"
+    if not np.isfinite(row["estimate_pct"]):
+        return "–"
+    return (
+        f"{format_pct(row['estimate_pct'], 1)} "
+        f"({format_number(row['ci_low_pct'], 1)} à {format_number(row['ci_high_pct'], 1)})"
+    )
 
 
-def _observable_text(row: pd.Series, threshold: int) -> str:
-    count = row["observable"]
-    return dc.SECRET_SYMBOL if 0 < count < threshold else format_number(count)
+def entrants_block(ctx: CohortContext) -> Html:
+    """Entrants by cohort year and residence, then by age band and sex (protected with the whole release)."""
+    parts = []
+    programmes = [ctx.programme] if ctx.programme != cr.ALL else [cr.ALL]
+    for programme in programmes:
+        for name, (caption, row_label) in TABLE_FR.items():
+            part = ctx.release.entrants[
+                (ctx.release.entrants["programme"] == programme) & (ctx.release.entrants["table"] == name)
+            ]
+            rows = list(dict.fromkeys(part["row"]))
+            columns = list(dict.fromkeys(part["column"]))
+            shown = []
+            for row in rows:
+                record = {row_label: LEVELS_FR.get(row, row)}
+                for column in columns:
+                    cell = part[(part["row"] == row) & (part["column"] == column)].iloc[0]
+                    record[LEVELS_FR.get(column, column)] = _cell(cell["entrants"], bool(cell["hidden"]))
+                shown.append(record)
+            frame = pd.DataFrame(shown)
+            parts.append(html_table(frame, numeric=list(frame.columns[1:]), caption=caption))
+    return Html("".join(parts) + f"<p><em>{html.escape(dc.legend_fr(ctx.rule))}</em></p>", "entrées")
 
 
 def outcomes_block(ctx: CohortContext) -> Html:
-    """Employment and sustainable employment at 6, 12 and 24 months, by programme, with 95 % intervals."""
+    """Share of entrants in a job (then a sustainable job) within 6, 12 and 24 months, per programme."""
+    rates = ctx.release.rates[ctx.release.rates["group_variable"] == cr.ALL]
     parts = []
-    for outcome in ("employment", "sustainable"):
-        rates = _rates(ctx, outcome, ("programme",))
-        order = {sheet.id: i for i, sheet in enumerate(ctx.plan.engagements)}
-        rates = rates.sort_values("programme", key=lambda ids: ids.map(order), kind="stable")
+    for outcome in cr.PUBLISHED_OUTCOMES:
+        mine = rates[rates["outcome"] == outcome]
         rows = []
-        for programme, group in rates.groupby("programme", sort=False):
-            sheet = ctx.plan.engagement(programme)
-            row = {"Dispositif": f"{sheet.number} – {sheet.title}" if sheet.number else sheet.title}
+        for programme, group in mine.groupby("programme", sort=False):
+            first = group.iloc[0]
+            row = {
+                "Dispositif": _programme_title(ctx.plan, programme),
+                "Entrées": _cell(first["entrants"], not np.isfinite(first["entrants"])),
+            }
             for _, rate in group.iterrows():
-                h = int(rate["horizon_months"])
-                row[f"Observables à {h} mois"] = _observable_text(rate, ctx.rule.threshold)
-                row[f"En {('emploi' if outcome == 'employment' else 'emploi durable')} à {h} mois"] = _rate_text(rate)
+                row[f"À {int(rate['horizon_months'])} mois"] = _rate_text(rate)
             rows.append(row)
         frame = pd.DataFrame(rows)
         parts.append(
             html_table(
                 frame,
                 numeric=[c for c in frame.columns if c != "Dispositif"],
-                caption=f"Part en {OUTCOME_FR[outcome]} (intervalle de confiance à 95 %)",
+                caption=f"Part des entrants ayant accédé à un {OUTCOME_FR[outcome]} (intervalle de confiance à 95 %)",
             )
         )
     note = (
-        "<p><em>« Observables à h mois » : bénéficiaires entrés depuis au moins h mois et suivis jusque-là (ou ayant trouvé avant). "
-        f"{html.escape(dc.legend_fr(ctx.rule))}</em></p>"
+        "<p><em>Part estimée des entrants dont la première sortie est un emploi dans les h mois suivant l'entrée "
+        "(incidence cumulée d'Aalen-Johansen) : les personnes encore en recherche ou perdues de vue à la date du "
+        "rapport comptent pour la durée où elles ont été suivies, et une formation suivie d'abord est une autre "
+        f"sortie, pas un emploi. {html.escape(dc.legend_fr(ctx.rule))}</em></p>"
     )
-    return Html("".join(parts) + note, "taux de sortie en emploi")
+    return Html("".join(parts) + note, "taux d'accès à l'emploi")
 
 
-def km_chart(ctx: CohortContext) -> Chart | Html:
-    """Share in work by months since entry (1 - Kaplan-Meier), coarsened for disclosure, with its 95 % band."""
-    data = co.survival_data(ctx.cohort, outcome="employment", as_of=ctx.as_of)
-    km = co.kaplan_meier(data["duration_months"], data["event"], entry=data["entry_months"])
-    published = dc.coarsen_km(km, ctx.rule.threshold)
+def incidence_chart(ctx: CohortContext) -> Chart | Html:
+    """Share of entrants in a first job by months since entry (cumulative incidence), coarsened, with its 95 % band."""
+    published = ctx.release.curves[ctx.programme]
     if published.empty:
-        return Html("<p><em>Trop peu de bénéficiaires pour publier une courbe.</em></p>", "courbe de survie")
+        return Html("<p><em>Trop peu de bénéficiaires pour publier une courbe.</em></p>", "courbe d'accès à l'emploi")
     figure = Figure(figsize=(7, 3.6), dpi=90)
     axes = figure.subplots()
     times = np.concatenate([[0.0], published["time"].to_numpy()])
-    share = 100 * (1 - np.concatenate([[1.0], published["survival"].to_numpy()]))
-    low = 100 * (1 - np.concatenate([[1.0], published["ci_upper"].to_numpy()]))
-    high = 100 * (1 - np.concatenate([[1.0], published["ci_lower"].to_numpy()]))
-    axes.step(times, share, where="post", color="#2b6cb0", label="part ayant trouvé un emploi")
+    share = 100 * np.concatenate([[0.0], published["estimate"].to_numpy()])
+    low = 100 * np.concatenate([[0.0], published["ci_lower"].to_numpy()])
+    high = 100 * np.concatenate([[0.0], published["ci_upper"].to_numpy()])
+    axes.step(times, share, where="post", color="#2b6cb0", label="part des entrants ayant eu un premier emploi")
     axes.fill_between(times, low, high, step="post", color="#2b6cb0", alpha=0.2, label="intervalle à 95 %")
     axes.set_xlabel("Mois depuis l'entrée dans le dispositif")
     axes.set_ylabel("%")
     axes.set_ylim(0, 100)
     axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value))
-    axes.legend(fontsize=8, loc="lower right")
-    median = co.km_median(km)[0]
-    title = "Accès au premier emploi (Kaplan-Meier)"
-    if np.isfinite(median):
-        title += f" : la moitié a trouvé en {format_number(median, 1)} mois"
+    axes.legend(fontsize=8, loc="upper left")
+    reached = published[published["estimate"] >= 0.5]
+    title = "Accès à un premier emploi (incidence cumulée)"
+    if not reached.empty:
+        title += f" : la moitié des entrants en emploi après {format_number(reached['time'].iloc[0])} mois"
     axes.set_title(title, fontsize=10)
     figure.tight_layout()
     return Chart(figure, "courbe d'accès à l'emploi")
 
 
 def groups_block(ctx: CohortContext) -> Html:
-    """Who found work faster: log-rank tests between groups, in words, with the 12-month rates."""
-    data = co.survival_data(ctx.cohort, outcome="employment", as_of=ctx.as_of)
+    """Who found work faster: log-rank tests between groups, in words, with the 12-month shares."""
+    rates = ctx.release.rates
     sentences = []
-    for column, label in GROUPS.items():
-        groups = ctx.cohort.loc[data.index, column].astype(str).to_numpy()  # survival_data may leave people out
-        if len(set(groups)) < 2:
-            continue
-        result = co.logrank(data["duration_months"], data["event"], groups, entry=data["entry_months"])
-        rates = _rates(ctx, "employment", (column,))
-        at12 = rates[rates["horizon_months"] == 12]
-        detail = ", ".join(f"{html.escape(str(r[column]))} {_rate_text(r)}" for _, r in at12.iterrows())
-        if not np.isfinite(result.pvalue):
+    for _, test in ctx.release.tests[ctx.release.tests["programme"] == ctx.programme].iterrows():
+        variable = test["group_variable"]
+        at12 = rates[
+            (rates["programme"] == ctx.programme)
+            & (rates["group_variable"] == variable)
+            & (rates["outcome"] == "employment")
+            & (rates["horizon_months"] == co.TARGET_HORIZON_MONTHS)
+        ]
+        detail = ", ".join(f"{html.escape(LEVELS_FR.get(r['group'], r['group']))} {_rate_text(r)}" for _, r in at12.iterrows())
+        if not np.isfinite(test["pvalue"]):
             verdict = "le test n'est pas calculable (aucune sortie en emploi observée)"
-        elif result.pvalue < 0.05:
-            verdict = f"la différence de rythme d'accès à l'emploi est statistiquement significative (test du log-rank, {_p_text(result.pvalue)})"
+        elif test["pvalue"] < 0.05:
+            verdict = f"la différence de rythme d'accès à l'emploi est statistiquement significative (test du log-rank, {_p_text(test['pvalue'])})"
         else:
-            verdict = f"les écarts observés peuvent relever du hasard (test du log-rank, {_p_text(result.pvalue)})"
-        sentences.append(f"<li><b>{label}</b> : {verdict}. En emploi à 12 mois : {detail}.</li>")
+            verdict = f"les écarts observés peuvent relever du hasard (test du log-rank, {_p_text(test['pvalue'])})"
+        sentences.append(f"<li><b>{GROUPS_FR[variable]}</b> : {verdict}. En emploi dans les 12 mois : {detail}.</li>")
     legend = html.escape(dc.legend_fr(ctx.rule))
     return Html(f"<ul>{''.join(sentences)}</ul><p><em>{legend}</em></p>", "comparaison des groupes")
 
@@ -234,20 +249,14 @@ def _p_text(pvalue: float) -> str:
 
 def attrition_block(ctx: CohortContext) -> Html:
     """Beneficiaries lost from follow-up (no job found and no contact in the last 6 months), per programme."""
-    table = co.attrition(ctx.cohort, ctx.as_of)
-    order = {sheet.id: i for i, sheet in enumerate(ctx.plan.engagements)}
-    table = table.sort_values("programme", key=lambda ids: ids.map(order), kind="stable").reset_index(drop=True)
-    flags = dc.protect_rates(table["lost"], table["entrants"], ctx.rule)
     rows = []
-    for (_, r), flag in zip(table.iterrows(), flags, strict=True):
-        sheet = ctx.plan.engagement(r["programme"])
-        hidden = dc.Flag(flag) is not dc.Flag.PUBLISHED
+    for _, r in ctx.release.attrition.iterrows():
         rows.append(
             {
-                "Dispositif": f"{sheet.number} – {sheet.title}" if sheet.number else sheet.title,
-                "Entrées": _observable_text(pd.Series({"observable": r["entrants"]}), ctx.rule.threshold),
-                "Perdus de vue": dc.SECRET_SYMBOL if hidden else format_number(r["lost"]),
-                "Part": dc.SECRET_SYMBOL if hidden else format_pct(r["lost_pct"], 1),
+                "Dispositif": _programme_title(ctx.plan, r["programme"]),
+                "Entrées": _cell(r["entrants"], not np.isfinite(r["entrants"])),
+                "Perdus de vue": _cell(r["lost"], bool(r["hidden"])),
+                "Part": dc.SECRET_SYMBOL if r["hidden"] else format_pct(r["lost_pct"], 1),
             }
         )
     return Html(
@@ -261,47 +270,70 @@ def attrition_block(ctx: CohortContext) -> Html:
 
 
 def targets_block(ctx: CohortContext) -> Html:
-    """The plan's return-to-work targets against the observed 12-month rates and their intervals."""
-    rates = co.outcome_rates(ctx.cohort, outcome="employment", by=("programme",), as_of=ctx.as_of)
-    table = co.target_comparison(ctx.plan, rates)
+    """The plan's return-to-work targets against the published 12-month shares and their intervals."""
+    table = co.target_comparison(ctx.plan, ctx.release.rates[ctx.release.rates["programme"] != cr.ALL])
     if table.empty:
         return Html(
             "<p><em>Aucun objectif chiffré de retour à l'emploi dans le plan pour ce dispositif.</em></p>", "cibles"
         )
-    flags = dc.protect_rates(table["successes"], table["observable"], ctx.rule)
     verdicts = {
         "above": "au-dessus de la cible",
         "below": "en dessous de la cible",
         "compatible": "compatible avec la cible",
+        "hidden": "–",
     }
     rows = []
-    for (_, r), flag in zip(table.iterrows(), flags, strict=True):
-        hidden = dc.Flag(flag) is not dc.Flag.PUBLISHED
+    for _, r in table.iterrows():
+        hidden = r["verdict"] == "hidden"
         rows.append(
             {
                 "Indicateur": f"{r['indicator_id']} – {r['indicator_label']}",
                 "Cible": format_pct(r["target_pct"], 0),
-                f"Observé à {int(r['horizon_months'])} mois": dc.SECRET_SYMBOL
+                f"Observé dans les {int(r['horizon_months'])} mois": dc.SECRET_SYMBOL
                 if hidden
-                else f"{format_pct(r['rate_pct'], 1)} ({format_number(r['ci_low_pct'], 1)}-{format_number(r['ci_high_pct'], 1)})",
-                "Conclusion": "–" if hidden else verdicts.get(r["verdict"], r["verdict"]),
+                else f"{format_pct(r['estimate_pct'], 1)} ({format_number(r['ci_low_pct'], 1)} à {format_number(r['ci_high_pct'], 1)})",
+                "Conclusion": verdicts[r["verdict"]],
             }
         )
     return Html(
-        html_table(pd.DataFrame(rows), numeric=["Cible"], caption="Les objectifs du plan face aux taux observés"),
+        html_table(pd.DataFrame(rows), numeric=["Cible"], caption="Les objectifs du plan face aux parts observées"),
         "cibles",
     )
 
 
 def disclosure_block(ctx: CohortContext) -> Html:
-    """How many cells were hidden, and why (the log never holds a hidden value)."""
-    log = dc.suppression_log(*ctx.protected) if ctx.protected else pd.DataFrame()
-    primary = int((log["flag"] == dc.Flag.PRIMARY.value).sum()) if not log.empty else 0
-    secondary = int((log["flag"] == dc.Flag.SECONDARY.value).sum()) if not log.empty else 0
+    """How many cells of the year's release were hidden, and why (the log never holds a hidden value)."""
+    log = ctx.release.log
+    primary = int((log["flag"] == dc.Flag.PRIMARY.value).sum())
+    secondary = int((log["flag"] == dc.Flag.SECONDARY.value).sum())
+    threshold = ctx.rule.threshold
     return Html(
-        f"<p>Règle de secret statistique « {html.escape(ctx.rule.name)} » : effectifs de personnes inférieurs à {ctx.rule.threshold} masqués "
-        f"({primary} case(s)), ainsi que {secondary} case(s) qui permettraient de les retrouver à partir des totaux. Les taux sont masqués quand "
-        f"le nombre de personnes concernées, ou de non concernées, est inférieur au seuil ; la courbe d'accès à l'emploi ne montre que des "
-        f"paliers d'au moins {ctx.rule.threshold} personnes, en mois entiers.</p>",
+        f"<p>Règle de secret statistique « {html.escape(ctx.rule.name)} » (seuil de {threshold} personnes), appliquée à "
+        "l'ensemble des rapports de suivi de cohorte de l'année et aux tableaux exportés pris ensemble : un lecteur qui "
+        "les rapproche tous (un dispositif, les autres, leur total) ne peut retrouver aucun effectif masqué. "
+        f"Sur l'ensemble de l'année, {primary} effectifs ou taux sont masqués parce qu'ils portent sur moins de {threshold} "
+        f"personnes (ou sur toutes sauf moins de {threshold}), et {secondary} autres pour qu'on ne puisse pas les retrouver "
+        "par différence. Un taux est masqué avec son intervalle dès que l'effectif de son groupe l'est. La courbe d'accès "
+        f"à l'emploi ne montre que des paliers d'au moins {threshold} personnes, en mois entiers.</p>",
         "secret statistique",
+    )
+
+
+def method_block(ctx: CohortContext) -> Html:
+    """What the published shares mean, what they do not, and what changed from the earlier reports."""
+    return Html(
+        "<p><b>Ce que mesurent ces parts.</b> Pour chaque horizon (6, 12 ou 24 mois), la part des personnes entrées dans "
+        "le dispositif dont la première sortie est un emploi avant cet horizon. Les personnes entrées récemment ou "
+        "perdues de vue comptent pour la période où elles ont été suivies (méthode d'Aalen-Johansen, qui généralise "
+        "Kaplan-Meier) ; une personne dont la première sortie est une formation n'est pas comptée en emploi, même si "
+        "elle en trouve un ensuite, car les fichiers ne suivent que la première sortie. L'intervalle de confiance "
+        "à 95 % traduit l'incertitude due au nombre de personnes suivies.</p>"
+        "<p><b>Ce qu'elles ne disent pas.</b> Elles décrivent le devenir des bénéficiaires, pas l'effet propre du "
+        "dispositif : sans groupe de comparaison, on ne sait pas combien auraient trouvé un emploi sans lui.</p>"
+        "<p><b>Ce qui a changé.</b> Les premiers rapports rapportaient les emplois trouvés aux seules personnes "
+        "« observables » à l'horizon : un emploi comptait quelle que soit la durée de suivi, une absence d'emploi "
+        "seulement après h mois de suivi. Cette méthode surestimait les taux, parfois de plus de dix points, et traitait une formation "
+        "comme une simple fin d'observation. Les parts publiées "
+        "ici la remplacent.</p>",
+        "méthode",
     )
