@@ -189,7 +189,11 @@ def test_tables_csv_and_workbook(whole_year):
         expected
     )
     # The cohort release is exported as the reports show it: no published count below the threshold.
-    for name, column in (("cohortes_entrees", "entrants"), ("cohortes_taux", "entrants"), ("cohortes_perdus_de_vue", "lost")):
+    for name, column in (
+        ("cohortes_entrees", "entrants"),
+        ("cohortes_taux", "entrants"),
+        ("cohortes_perdus_de_vue", "lost"),
+    ):
         counts = pd.read_csv(folder / f"{name}.csv", sep=";", decimal=",", encoding="utf-8-sig")[column].dropna()
         assert not ((counts > 0) & (counts < 10)).any(), name
     raw = (folder / "execution_budgetaire.csv").read_bytes()

@@ -69,7 +69,9 @@ def _entrant_constraints(release: cr.CohortRelease) -> list[tuple[dict, float | 
     return out
 
 
-def _attack(people: pd.DataFrame, constraints: list[tuple[dict, float | None]]) -> list[tuple[dict, float, float, float]]:
+def _attack(
+    people: pd.DataFrame, constraints: list[tuple[dict, float | None]]
+) -> list[tuple[dict, float, float, float]]:
     """For every hidden cell: (cell, true value, minimum, maximum) over non-negative microcell counts
     matching every published cell exactly; a hidden non-zero count is known to be >= 1."""
     columns = list(people.columns)
@@ -110,7 +112,12 @@ def test_published_counts_respect_the_threshold(demo):
     """No entrant count, rate denominator or lost count below the threshold is published."""
     _plan, _cohort, release = demo
     threshold = release.rule.threshold
-    for values in (release.entrants["entrants"], release.rates["entrants"], release.attrition["entrants"], release.attrition["lost"]):
+    for values in (
+        release.entrants["entrants"],
+        release.rates["entrants"],
+        release.attrition["entrants"],
+        release.attrition["lost"],
+    ):
         shown = values.dropna().to_numpy()
         assert not ((shown > 0) & (shown < threshold)).any()
     assert not release.log.empty and set(release.log.columns) == {"table", "row", "column", "flag", "reason"}
@@ -162,7 +169,9 @@ def test_published_rates_are_the_cumulative_incidence(demo):
     data = co.competing_data(mine, "employment", release.as_of)
     expected = co.cumulative_incidence(data["duration_months"], data["event"], entry=data["entry_months"])
     got = release.rates[
-        (release.rates["programme"] == "12") & (release.rates["group_variable"] == "all") & (release.rates["outcome"] == "employment")
+        (release.rates["programme"] == "12")
+        & (release.rates["group_variable"] == "all")
+        & (release.rates["outcome"] == "employment")
     ]
     assert got["estimate_pct"].to_numpy() == pytest.approx(100 * expected["estimate"].to_numpy(), abs=1e-9)
     assert got["ci_low_pct"].to_numpy() == pytest.approx(100 * expected["ci_lower"].to_numpy(), abs=1e-9)
@@ -221,7 +230,9 @@ def test_cli_cohorts_json_is_the_release(capsys, demo):
     assert len(payload["rates"]) == len(release.rates)
     shown = [r["estimate_pct"] for r in payload["rates"]]
     expected = release.rates["estimate_pct"].tolist()
-    assert all((a is None and np.isnan(b)) or a == pytest.approx(b, abs=1e-6) for a, b in zip(shown, expected, strict=True))
+    assert all(
+        (a is None and np.isnan(b)) or a == pytest.approx(b, abs=1e-6) for a, b in zip(shown, expected, strict=True)
+    )
     assert set(payload["tables"]) == set(cr.TABLE_NAMES)
     assert main(["cohorts", "--year", str(YEAR), "--programme", "12", "--format", "json"]) == 0
     only = json.loads(capsys.readouterr().out)
@@ -233,3 +244,22 @@ def test_cli_cohorts_bad_parameters(capsys):
     assert "--year must be one of 2018, 2019, 2020, 2021, got 2030" in capsys.readouterr().err
     assert main(["cohorts", "--year", "2021", "--programme", "99"]) == 2
     assert "unknown engagement id '99'" in capsys.readouterr().err
+
+
+def test_cli_cohorts_text_and_csv_from_a_folder_with_only_cohorts(capsys, tmp_path):
+    """A data directory with its dataset.yaml and cohorts/ only is enough; hidden cells print 's'."""
+    import shutil
+
+    from evaluation.config import DEMO_DATA_DIR
+
+    (tmp_path / "dataset.yaml").write_text("name: cohortes seules\ndemo: true\nprovenance: copie du jeu de démonstration\n")
+    shutil.copytree(DEMO_DATA_DIR / "cohorts", tmp_path / "cohorts")
+    assert main(["cohorts", "--year", "2021", "--data", str(tmp_path)]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("DONNÉES DE DÉMONSTRATION")
+    assert "12         ensemble                    employment      12      300    37,5  32,0 à 43,1" in text
+    assert any(line.split()[-1] == "s" for line in text.splitlines()[3:])
+    assert main(["cohorts", "--year", "2021", "--data", str(tmp_path), "--format", "csv"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == "programme;group_variable;group;outcome;horizon_months;entrants;estimate_pct;ci_low_pct;ci_high_pct;secret"
+    assert lines[1].startswith("1;all;all;employment;6;1020;25,8")

@@ -25,7 +25,6 @@ Sources of the expected numbers, test by test:
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 import pandas as pd
@@ -48,11 +47,11 @@ from evaluation.cohorts import (
     EventKind,
     LogrankResult,
     attrition,
+    competing_data,
+    cumulative_incidence,
     kaplan_meier,
     km_median,
     logrank,
-    competing_data,
-    cumulative_incidence,
     proportion_ci,
     survival_data,
     target_comparison,
@@ -798,7 +797,6 @@ def test_cumulative_incidence_of_programme_12_by_hand():
     assert table["estimate"].tolist() == pytest.approx([2 / 8, 18 / 32], abs=1e-12)
 
 
-
 def test_attrition_by_hand():
     """As of 2020-01-01, lost after 6 months (182.6 days of silence), programme 12:
     a, b, e, g, h had an event before that date: not lost. c: last contact 2020-02-05 after the date
@@ -851,7 +849,12 @@ def test_target_comparison_on_the_plan_indicator_12_3():
 
 @pytest.mark.parametrize(
     ("estimate", "low", "high", "verdict"),
-    [(80.0, 71.1, 86.7, "above"), (20.0, 13.3, 28.9, "below"), (45.0, 35.6, 54.8, "compatible"), (np.nan, np.nan, np.nan, "hidden")],
+    [
+        (80.0, 71.1, 86.7, "above"),
+        (20.0, 13.3, 28.9, "below"),
+        (45.0, 35.6, 54.8, "compatible"),
+        (np.nan, np.nan, np.nan, "hidden"),
+    ],
 )
 def test_target_comparison_verdicts(estimate, low, high, verdict):
     table = target_comparison(load_plan(), rates_table([("12", 100, estimate, low, high)]))
@@ -865,4 +868,3 @@ def test_target_comparison_other_outcome_and_horizon():
     assert table.empty and tuple(table.columns) == TARGET_COLUMNS
     with pytest.raises(UsageError, match=r"the rates table has no horizon of 24 months \(it has \[12\]\)"):
         target_comparison(plan, rates_table([("12", 10, 50.0, 20.0, 80.0)]), horizon_months=24)
-

@@ -79,7 +79,9 @@ def _build_parser() -> argparse.ArgumentParser:
         "cohorts", help="what the cohort reports of a year publish, after disclosure control of the whole release"
     )
     cohorts.add_argument("--year", type=int, required=True, help="follow-up as of 31 December of this year (2018-2021)")
-    cohorts.add_argument("--programme", default="all", help="a programme's sheet id (1, 3, 9, 10, 12...) or 'all' (default)")
+    cohorts.add_argument(
+        "--programme", default="all", help="a programme's sheet id (1, 3, 9, 10, 12...) or 'all' (default)"
+    )
     cohorts.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
     cohorts.add_argument("--format", choices=("text", "json", "csv"), default="text")
 
@@ -420,7 +422,10 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
     programme = args.programme if args.programme == cr.ALL else plan.engagement(args.programme).id
     release, problems = load_release(plan, dataset, args.year)
     if problems:
-        print(f"{len(problems)} problème(s) dans les fichiers de cohorte : lignes écartées (evaluation validate)", file=sys.stderr)
+        print(
+            f"{len(problems)} problème(s) dans les fichiers de cohorte : lignes écartées (evaluation validate)",
+            file=sys.stderr,
+        )
     part = release.for_programme(programme)
     tables = cr.release_tables(part)
     if args.format == "json":
@@ -439,15 +444,19 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
 
         sys.stdout.write(to_french_csv(tables["cohortes_taux"]).decode("utf-8-sig"))
         return 0
+    import pandas as pd
+
     from evaluation.disclosure import SECRET_SYMBOL
     from evaluation.formatting import format_number
 
-    def num(value: float, decimals: int = 1) -> str:
-        return SECRET_SYMBOL if value != value else format_number(value, decimals)
+    def num(value: object, decimals: int = 1) -> str:
+        return SECRET_SYMBOL if pd.isna(value) else format_number(float(value), decimals)
 
     if dataset.demo:
         print("DONNÉES DE DÉMONSTRATION (synthétiques)")
-    print(f"Suivi de cohorte au 31 décembre {args.year}, secret statistique {release.rule.name} (seuil {release.rule.threshold})")
+    print(
+        f"Suivi de cohorte au 31 décembre {args.year}, secret statistique {release.rule.name} (seuil {release.rule.threshold})"
+    )
     print(f"{'dispositif':<11}{'groupe':<28}{'sortie':<13}{'mois':>5}{'entrées':>9}{'part %':>8}  intervalle 95 %")
     for row in tables["cohortes_taux"].itertuples(index=False):
         group = "ensemble" if row.group_variable == cr.ALL else f"{row.group_variable}={row.group}"

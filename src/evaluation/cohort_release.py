@@ -367,7 +367,9 @@ def _rates(
                 entrants_mask &= attributes[variable].to_numpy() == group
             entrants = int(entrants_mask.sum())
             if mask.any():
-                table = co.cumulative_incidence(duration[mask], event[mask], entry=entry[mask], horizons=HORIZONS_MONTHS)
+                table = co.cumulative_incidence(
+                    duration[mask], event[mask], entry=entry[mask], horizons=HORIZONS_MONTHS
+                )
                 estimates = table.set_index("horizon_months")
             else:
                 estimates = None
@@ -432,7 +434,9 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
     groups = _groups(programmes, levels)
 
     # 1. Entrants.
-    cells, values, hidden, primary, _micro, _counts = _protect_entrants(attributes[list(_ATTRIBUTES)], programmes, levels, rule)
+    cells, values, hidden, primary, _micro, _counts = _protect_entrants(
+        attributes[list(_ATTRIBUTES)], programmes, levels, rule
+    )
     entrant_hidden = {_key(cell): bool(h) for cell, h in zip(cells, hidden, strict=True)}
 
     # 2. Rates: each (outcome, horizon) with the entrants as published.
@@ -444,7 +448,9 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
     for key, flag in flags.items():
         rows = rates[(rates["outcome"] == key[0]) & (rates["horizon_months"] == key[1])]
         first = _primary_rate_groups(rows, flag, attributes, rule)
-        protected, _ = _protect_flagged(attrs, flag, cells, hidden, groups, first, first | entrants_hidden_groups, levels, rule)
+        protected, _ = _protect_flagged(
+            attrs, flag, cells, hidden, groups, first, first | entrants_hidden_groups, levels, rule
+        )
         # A zero count is never hidden in the audit, but its rate goes when its group is small.
         rate_hidden[key] = protected | first | entrants_hidden_groups
         rate_primary[key] = first
@@ -455,7 +461,9 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
     lost_primary = set()
     attrition_rows = []
     for group in programme_groups:
-        mask = np.ones(len(attributes), dtype=bool) if group[0] == ALL else attributes["programme"].to_numpy() == group[0]
+        mask = (
+            np.ones(len(attributes), dtype=bool) if group[0] == ALL else attributes["programme"].to_numpy() == group[0]
+        )
         n, k = int(mask.sum()), int(lost[mask].sum())
         if _small(n, rule.threshold) or _small(k, rule.threshold) or _small(n - k, rule.threshold):
             lost_primary.add(group)
@@ -484,7 +492,9 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
         math.nan if entrant_hidden[_key(_base(p))] else entrant_of[_key(_base(p))] for p in attrition["programme"]
     ]
     entrants = _entrant_rows(programmes, levels, entrant_of, entrant_hidden)
-    log = _log(cells, hidden, primary, groups, rate_hidden, rate_primary, programme_groups, lost_hidden, lost_primary, rule)
+    log = _log(
+        cells, hidden, primary, groups, rate_hidden, rate_primary, programme_groups, lost_hidden, lost_primary, rule
+    )
     curves, tests = _curves_and_tests(cohort, attributes, programmes, as_of, rule)
     return CohortRelease(
         year=year,
@@ -561,7 +571,11 @@ def _log(
         for group in universe:
             if group in chosen:
                 flag = dc.Flag.PRIMARY if group in firsts else dc.Flag.SECONDARY
-                reason = "effectif ou complément faible" if group in firsts else "secret secondaire (tableaux liés ou effectif masqué)"
+                reason = (
+                    "effectif ou complément faible"
+                    if group in firsts
+                    else "secret secondaire (tableaux liés ou effectif masqué)"
+                )
                 rows.append((name, f"{group[0]} / {group[1]}={group[2]}", column, str(flag), reason))
     return pd.DataFrame(rows, columns=list(dc.LOG_COLUMNS))
 
@@ -609,8 +623,12 @@ def release_tables(release: CohortRelease) -> dict[str, pd.DataFrame]:
     ``cohortes_perdus_de_vue``: :data:`ATTRITION_COLUMNS`. An empty cell with ``secret`` true is
     secret statistique, not missing data.
     """
+    def whole(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
+        out = frame.rename(columns={"hidden": "secret"})
+        return out.astype({column: "Int64" for column in columns})  # counts as whole numbers, empty when hidden
+
     return {
-        "cohortes_taux": release.rates.rename(columns={"hidden": "secret"}),
-        "cohortes_entrees": release.entrants.rename(columns={"hidden": "secret"}),
-        "cohortes_perdus_de_vue": release.attrition.rename(columns={"hidden": "secret"}),
+        "cohortes_taux": whole(release.rates, "entrants"),
+        "cohortes_entrees": whole(release.entrants, "entrants"),
+        "cohortes_perdus_de_vue": whole(release.attrition, "entrants", "lost"),
     }

@@ -820,7 +820,11 @@ def coarsen_incidence(curve: pd.DataFrame, threshold: int, *, time_step: float =
     estimate and interval of the curve at the end of its block. Columns
     :data:`INCIDENCE_COLUMNS` only: a chart needs no count. Empty when fewer than ``threshold`` exits.
     """
-    missing = [c for c in ("time", "at_risk", "events", "competing", "censored", "estimate", "ci_lower", "ci_upper") if c not in curve.columns]
+    missing = [
+        c
+        for c in ("time", "at_risk", "events", "competing", "censored", "estimate", "ci_lower", "ci_upper")
+        if c not in curve.columns
+    ]
     if missing:
         raise UsageError(f"cumulative incidence table: missing columns {missing}")
     as_km = pd.DataFrame(

@@ -25,6 +25,7 @@ from evaluation import disclosure as dc
 from evaluation.errors import UsageError
 from evaluation.formatting import format_number, format_pct, html_table
 from evaluation.intake import Problem, load_cohorts
+from evaluation.intake._cache import folder_state
 from evaluation.io import Dataset, load_dataset
 from evaluation.plan import Plan, load_plan
 from evaluation.views import Chart, Html, _check_year
@@ -97,13 +98,28 @@ def _programme_title(plan: Plan, programme: str, *, long: bool = False) -> str:
     return f"Engagement {sheet.number} : {sheet.title}" if long else f"{sheet.number} – {sheet.title}"
 
 
+#: Releases built in this process, by (plan, state of the cohort files, year, rule): a kernel that runs
+#: the year's six cohort reports protects the release once (about 2 s), not six times.
+#: The entry keeps a reference to the plan, so that its ``id`` in the key cannot be reused while it lives.
+_RELEASES: dict[tuple[object, ...], tuple[cr.CohortRelease, tuple[Problem, ...], Plan]] = {}
+
+
 def load_release(plan: Plan, dataset: Dataset, year: int, rule: str = "") -> tuple[cr.CohortRelease, list[Problem]]:
     """The year's release from the data directory's cohort files (rows with a problem left out)."""
     chosen = dc.get_rule(rule or dataset.disclosure or dc.DEFAULT_RULE)
+    state = folder_state(dataset.path / "cohorts")
+    key = (id(plan), str(dataset.path), state, year, chosen)
+    if state is not None and key in _RELEASES:
+        release, problems, _plan = _RELEASES[key]
+        return release, list(problems)
     cohort, problems = load_cohorts(dataset, plan)
     if cohort.empty:
         raise UsageError(f"no cohort record in {dataset.path / 'cohorts'} (add the beneficiaries' files there)")
-    return cr.build_release(plan, cohort, year, chosen), problems
+    release = cr.build_release(plan, cohort, year, chosen)
+    if state is not None:
+        _RELEASES.clear()  # one release at a time: it holds no person-level data, but memory is shared
+        _RELEASES[key] = (release, tuple(problems), plan)
+    return release, problems
 
 
 def cohort_context(programme: str = "all", year: int = 2021, data_dir: str = "", rule: str = "") -> CohortContext:
@@ -231,7 +247,9 @@ def groups_block(ctx: CohortContext) -> Html:
             & (rates["outcome"] == "employment")
             & (rates["horizon_months"] == co.TARGET_HORIZON_MONTHS)
         ]
-        detail = ", ".join(f"{html.escape(LEVELS_FR.get(r['group'], r['group']))} {_rate_text(r)}" for _, r in at12.iterrows())
+        detail = ", ".join(
+            f"{html.escape(LEVELS_FR.get(r['group'], r['group']))} {_rate_text(r)}" for _, r in at12.iterrows()
+        )
         if not np.isfinite(test["pvalue"]):
             verdict = "le test n'est pas calculable (aucune sortie en emploi observée)"
         elif test["pvalue"] < 0.05:
