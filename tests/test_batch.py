@@ -163,6 +163,39 @@ def test_every_html_is_for_readers(whole_year):
         assert "démonstration" in page, report.name
 
 
+def _cohort_count_cells(markup: str) -> list[tuple[str, str]]:
+    """(caption, cell) for every cell of the cohort reports' count tables (entrants, lost from follow-up)."""
+    cells = []
+    for caption, body in re.findall(r"<caption>(.*?)</caption>(.*?)</table>", markup, flags=re.S):
+        if not caption.startswith(("Entrées", "Perdus de vue", "Part des entrants")):
+            continue
+        head = re.findall(r"<th>(.*?)</th>", body)
+        for row in re.findall(r"<tr>(.*?)</tr>", body.split("</thead>")[-1], flags=re.S):
+            values = re.findall(r"<td[^>]*>(.*?)</td>", row)
+            for name, value in zip(head, values, strict=False):
+                if caption.startswith("Entrées") and name != head[0] or name in ("Entrées", "Perdus de vue"):
+                    cells.append((caption, html.unescape(value)))
+    return cells
+
+
+def test_no_cohort_count_below_the_threshold_in_any_output(whole_year):
+    """Every count shown by the year's cohort reports (HTML and executed notebooks) is 0, at least the
+    threshold (10, acro) or 's'; the suppression log names cells but never holds a value."""
+    reports_folder = whole_year.root / "cohortes"
+    seen = 0
+    for page in sorted(reports_folder.glob("*.html")) + sorted(reports_folder.glob("*.ipynb")):
+        for caption, cell in _cohort_count_cells(page.read_text(encoding="utf-8").replace('\\"', '"')):
+            seen += 1
+            if cell == "s":
+                continue
+            count = int(cell.replace("\u202f", "").replace("\xa0", "").replace(" ", ""))
+            assert count == 0 or count >= 10, (page.name, caption, cell)
+    assert seen > 100
+    log = pd.read_csv(whole_year.root / "logs" / "secret_statistique.csv", sep=";", encoding="utf-8-sig")
+    assert list(log.columns) == ["table", "row", "column", "flag", "reason"]
+    assert {"cohortes_entrees", "cohortes_taux"} <= set(log["table"])
+
+
 def test_index_lists_every_report_grouped_with_status_counts(whole_year):
     index = (whole_year.root / "index.html").read_text(encoding="utf-8")
     assert "Données de démonstration" in index

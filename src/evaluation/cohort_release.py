@@ -290,44 +290,133 @@ def _protect_entrants(
     return cells, values, result.hidden, result.primary, microcells, counts
 
 
-def _protect_flagged(
+#: Levels of the ``path`` attribute: the first job within 6, 12 or 24 months, sustainable (``S``) or
+#: not (``E``: a shorter contract or a business creation), else lost from follow-up (``L``) or other
+#: (``O``: still looking, a first event of another kind, a first job after 24 months).
+_PATHS = ("S6", "S12", "S24", "E6", "E12", "E24", "L", "O")
+#: The path levels counted by each published rate: (outcome, horizon) -> levels.
+_REACHED: Mapping[tuple[str, int], frozenset[str]] = MappingProxyType(
+    {
+        ("employment", 6): frozenset({"S6", "E6"}),
+        ("employment", 12): frozenset({"S6", "E6", "S12", "E12"}),
+        ("employment", 24): frozenset({"S6", "E6", "S12", "E12", "S24", "E24"}),
+        ("sustainable", 6): frozenset({"S6"}),
+        ("sustainable", 12): frozenset({"S6", "S12"}),
+        ("sustainable", 24): frozenset({"S6", "S12", "S24"}),
+    }
+)
+
+
+def _paths(flags: Mapping[tuple[str, int], np.ndarray], lost: np.ndarray) -> np.ndarray:
+    """Each person's ``path`` level (:data:`_PATHS`) from the outcome flags per horizon and the lost flag."""
+    path = np.where(lost, "L", "O").astype(object)
+    for h in reversed(HORIZONS_MONTHS):  # the earliest horizon reached wins
+        path = np.where(flags[("employment", h)], f"E{h}", path)
+        path = np.where(flags[("sustainable", h)], f"S{h}", path)
+    return path
+
+
+def _mask(attributes: pd.DataFrame, group: tuple[str, str, str]) -> np.ndarray:
+    mask = np.ones(len(attributes), dtype=bool)
+    if group[0] != ALL:
+        mask &= attributes["programme"].to_numpy() == group[0]
+    if group[1] != ALL:
+        mask &= attributes[group[1]].to_numpy() == group[2]
+    return mask
+
+
+def _protect_outcomes(
     attributes: pd.DataFrame,
-    flag: np.ndarray,
+    path: np.ndarray,
+    rates: pd.DataFrame,
+    flags: Mapping[tuple[str, int], np.ndarray],
+    lost: np.ndarray,
     entrant_cells: list[dict[str, str]],
     entrant_hidden: np.ndarray,
     groups: Sequence[tuple[str, str, str]],
-    primary_groups: set[tuple[str, str, str]],
-    hidden_groups: set[tuple[str, str, str]],
+    programme_groups: Sequence[tuple[str, str, str]],
+    entrants_hidden_groups: set[tuple[str, str, str]],
     levels: Mapping[str, Sequence[str]],
     rule: dc.Rule,
-) -> tuple[set[tuple[str, str, str]], set[tuple[str, str, str]]]:
-    """Steps 2-3: hide flagged counts (``d`` per group) with the entrants fixed; (hidden, primary) groups."""
-    with_flag = attributes.assign(flagged=np.where(flag, "1", "0"))
-    micro_levels = {**levels, "flagged": ["0", "1"]}
+) -> tuple[
+    dict[tuple[str, int], set[tuple[str, str, str]]], dict[tuple[str, int], set[tuple[str, str, str]]], set, set
+]:
+    """Steps 2-3 of the module docstring, as one linked system over the microcells x ``path``.
+
+    Published cells: the entrants (as decided in step 1, never hidden here), the count of each rate
+    (group x outcome x horizon: the path levels of :data:`_REACHED`) and the lost per programme.
+    Derived cells, never published but sensitive when small: per group and horizon, the people
+    whose first job was not a sustainable one (jobs minus sustainable jobs). Returns the hidden and
+    the primary groups per (outcome, horizon), then those of the lost counts.
+    """
+    micro_levels = {**levels, "path": list(_PATHS)}
     microcells = _microcells(micro_levels)
-    counts = _micro_counts(microcells, with_flag)
-    flagged_cells = [{**_group_cell(*group), "flagged": "1"} for group in groups]
-    cells = [*entrant_cells, *flagged_cells]
-    n_entrant = len(entrant_cells)
+    counts = _micro_counts(microcells, attributes.assign(path=path))
+    cells: list[dict[str, object]] = list(entrant_cells)
+    kinds: list[tuple[str, object, tuple[str, str, str]]] = [("entrants", None, ())] * len(entrant_cells)  # type: ignore[list-item]
+    for key, reached in _REACHED.items():
+        for group in groups:
+            cells.append({**_group_cell(*group), "path": reached})
+            kinds.append(("rate", key, group))
+    for h in HORIZONS_MONTHS:
+        others = _REACHED[("employment", h)] - _REACHED[("sustainable", h)]
+        for group in groups:
+            cells.append({**_group_cell(*group), "path": others})
+            kinds.append(("derived", h, group))
+    for group in programme_groups:
+        cells.append({**_group_cell(*group), "path": "L"})
+        kinds.append(("lost", None, group))
     values = incidence_matrix(microcells, cells) @ counts
-    entrants = {_key(cell): values[i] for i, cell in enumerate(entrant_cells)}
-    primary = np.zeros(len(cells), dtype=bool)
-    hidden = np.zeros(len(cells), dtype=bool)
-    hidden[:n_entrant] = entrant_hidden
-    protection = np.zeros(len(cells))
-    for k, group in enumerate(groups):
-        i = n_entrant + k
-        n = entrants[_key(_group_cell(*group))]
-        primary[i] = group in primary_groups
-        hidden[i] = group in hidden_groups
-        protection[i] = min(float(math.ceil(rule.threshold / 2)), max(1.0, n - 2.0))
-    repairable = np.zeros(len(cells), dtype=bool)
-    repairable[n_entrant:] = True
-    weights = np.array([_weight(cell) for cell in cells])
-    result = protect_linked(microcells, counts, cells, primary, protection, repairable, hidden=hidden, weights=weights)
-    hidden_out = {group for k, group in enumerate(groups) if result.hidden[n_entrant + k]}
-    primary_out = {group for k, group in enumerate(groups) if result.primary[n_entrant + k]}
-    return hidden_out, primary_out
+    n_of = {_key(cell): values[i] for i, cell in enumerate(entrant_cells)}
+    estimates = {
+        (r.outcome, int(r.horizon_months), (r.programme, r.group_variable, r.group)): r.estimate_pct / 100.0
+        for r in rates.itertuples(index=False)
+    }
+    size = len(cells)
+    primary = np.zeros(size, dtype=bool)
+    hidden = np.zeros(size, dtype=bool)
+    hidden[: len(entrant_cells)] = entrant_hidden
+    protection = np.zeros(size)
+    repairable = np.zeros(size, dtype=bool)
+    by_design = np.zeros(size, dtype=bool)
+    level = float(math.ceil(rule.threshold / 2))
+    for i, (kind, key, group) in enumerate(kinds):
+        if kind == "entrants":
+            continue
+        n = n_of[_key(_group_cell(*group))]
+        d = values[i]
+        protection[i] = min(level, max(1.0, n - 2.0))
+        if kind == "derived":
+            by_design[i] = True
+            primary[i] = _small(d, rule.threshold)
+            continue
+        repairable[i] = True
+        hidden[i] = group in entrants_hidden_groups
+        implied = [n * estimates[(*key, group)]] if kind == "rate" else []
+        share = [round(x) for x in implied if math.isfinite(x)]
+        primary[i] = any(_small(c, rule.threshold) for c in (n, d, n - d, *share, *(n - x for x in share)))
+    weights = np.array([_weight({k: v for k, v in cell.items() if k != "path"}) for cell in cells])
+    result = protect_linked(
+        microcells, counts, cells, primary, protection, repairable, hidden=hidden, weights=weights, by_design=by_design
+    )
+    rate_hidden: dict[tuple[str, int], set[tuple[str, str, str]]] = {key: set() for key in _REACHED}
+    rate_primary: dict[tuple[str, int], set[tuple[str, str, str]]] = {key: set() for key in _REACHED}
+    lost_hidden: set[tuple[str, str, str]] = set()
+    lost_primary: set[tuple[str, str, str]] = set()
+    for i, (kind, key, group) in enumerate(kinds):
+        # A zero count is published in the audit, but its rate goes when its group is small.
+        secret = bool(result.hidden[i]) or bool(primary[i]) or group in entrants_hidden_groups
+        if kind == "rate":
+            if secret:
+                rate_hidden[key].add(group)
+            if primary[i]:
+                rate_primary[key].add(group)
+        elif kind == "lost":
+            if secret:
+                lost_hidden.add(group)
+            if primary[i]:
+                lost_primary.add(group)
+    return rate_hidden, rate_primary, lost_hidden, lost_primary
 
 
 def _rates(
@@ -394,27 +483,6 @@ def _rates(
     return pd.DataFrame(rows, columns=list(RATE_ROW_COLUMNS)), flags
 
 
-def _primary_rate_groups(
-    rates: pd.DataFrame, flag: np.ndarray, attributes: pd.DataFrame, rule: dc.Rule
-) -> set[tuple[str, str, str]]:
-    """Groups whose rate (one outcome, one horizon) is sensitive by itself: step 2 of the module docstring."""
-    sensitive = set()
-    programme = attributes["programme"].to_numpy()
-    for row in rates.itertuples(index=False):
-        mask = np.ones(len(attributes), dtype=bool)
-        if row.programme != ALL:
-            mask &= programme == row.programme
-        if row.group_variable != ALL:
-            mask &= attributes[row.group_variable].to_numpy() == row.group
-        n = float(row.entrants)
-        d = float(flag[mask].sum())
-        share = row.estimate_pct / 100.0
-        implied = round(n * share) if math.isfinite(share) else 0.0
-        if any(_small(count, rule.threshold) for count in (n, d, n - d, implied, n - implied)):
-            sensitive.add((row.programme, row.group_variable, row.group))
-    return sensitive
-
-
 def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Rule = dc.DEFAULT_RULE) -> CohortRelease:
     """The year's cohort release (module docstring) from validated cohort records.
 
@@ -439,38 +507,30 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
     )
     entrant_hidden = {_key(cell): bool(h) for cell, h in zip(cells, hidden, strict=True)}
 
-    # 2. Rates: each (outcome, horizon) with the entrants as published.
+    # 2-3. Rates and people lost, protected together with the entrants as published.
     rates, flags = _rates(cohort, attributes, groups, as_of)
-    attrs = attributes[list(_ATTRIBUTES)]
-    entrants_hidden_groups = {g for g in groups if entrant_hidden[_key(_group_cell(*g))]}
-    rate_hidden: dict[tuple[str, int], set[tuple[str, str, str]]] = {}
-    rate_primary: dict[tuple[str, int], set[tuple[str, str, str]]] = {}
-    for key, flag in flags.items():
-        rows = rates[(rates["outcome"] == key[0]) & (rates["horizon_months"] == key[1])]
-        first = _primary_rate_groups(rows, flag, attributes, rule)
-        protected, _ = _protect_flagged(
-            attrs, flag, cells, hidden, groups, first, first | entrants_hidden_groups, levels, rule
-        )
-        # A zero count is never hidden in the audit, but its rate goes when its group is small.
-        rate_hidden[key] = protected | first | entrants_hidden_groups
-        rate_primary[key] = first
-
-    # 3. Lost from follow-up, per programme and in all.
     lost = co.lost_to_follow_up(cohort, as_of).reindex(cohort.index, fill_value=False).to_numpy()
     programme_groups = [(p, ALL, ALL) for p in (*programmes, ALL)]
-    lost_primary = set()
     attrition_rows = []
     for group in programme_groups:
-        mask = (
-            np.ones(len(attributes), dtype=bool) if group[0] == ALL else attributes["programme"].to_numpy() == group[0]
-        )
+        mask = _mask(attributes, group)
         n, k = int(mask.sum()), int(lost[mask].sum())
-        if _small(n, rule.threshold) or _small(k, rule.threshold) or _small(n - k, rule.threshold):
-            lost_primary.add(group)
         attrition_rows.append({"programme": group[0], "entrants": n, "lost": k, "lost_pct": 100.0 * k / n})
-    pre = lost_primary | {g for g in programme_groups if entrant_hidden[_key(_group_cell(*g))]}
-    lost_hidden, _ = _protect_flagged(attrs, lost, cells, hidden, programme_groups, lost_primary, pre, levels, rule)
-    lost_hidden |= pre
+    entrants_hidden_groups = {g for g in groups if entrant_hidden[_key(_group_cell(*g))]}
+    rate_hidden, rate_primary, lost_hidden, lost_primary = _protect_outcomes(
+        attributes[list(_ATTRIBUTES)],
+        _paths(flags, lost),
+        rates,
+        flags,
+        lost,
+        cells,
+        hidden,
+        groups,
+        programme_groups,
+        entrants_hidden_groups,
+        levels,
+        rule,
+    )
 
     # Publication: hidden values are NaN.
     rates["hidden"] = [
@@ -623,6 +683,7 @@ def release_tables(release: CohortRelease) -> dict[str, pd.DataFrame]:
     ``cohortes_perdus_de_vue``: :data:`ATTRITION_COLUMNS`. An empty cell with ``secret`` true is
     secret statistique, not missing data.
     """
+
     def whole(frame: pd.DataFrame, *columns: str) -> pd.DataFrame:
         out = frame.rename(columns={"hidden": "secret"})
         return out.astype({column: "Int64" for column in columns})  # counts as whole numbers, empty when hidden

@@ -55,7 +55,8 @@ from evaluation.errors import UsageError
 
 __all__ = ["Cell", "LinkedAudit", "LinkedProtection", "incidence_matrix", "audit_linked", "protect_linked"]
 
-#: A published cell: the attribute levels it fixes (an attribute absent is summed over).
+#: A published cell: the attribute levels it fixes (an attribute absent is summed over; a
+#: ``frozenset`` of levels means any of them).
 Cell = Mapping[str, Hashable]
 
 
@@ -68,7 +69,10 @@ def incidence_matrix(microcells: pd.DataFrame, cells: Sequence[Cell]) -> sparse.
         for name, level in cell.items():
             if name not in columns:
                 raise UsageError(f"cell {dict(cell)!r}: unknown attribute {name!r} (known: {', '.join(columns)})")
-            match &= columns[name] == level
+            if isinstance(level, frozenset):  # any of these levels
+                match &= np.isin(columns[name], np.array(sorted(level, key=str), dtype=object))
+            else:
+                match &= columns[name] == level
         found = np.flatnonzero(match)
         rows.append(np.full(found.size, i))
         cols.append(found)
@@ -96,12 +100,14 @@ def audit_linked(
     *,
     floor: float = 1.0,
     targets: np.ndarray | None = None,
+    floors: np.ndarray | None = None,
 ) -> LinkedAudit:
     """Interval of each hidden cell given the published ones (module docstring); ``inf`` when unbounded.
 
     ``matrix``: cells x microcells incidence (:func:`incidence_matrix`); ``values``: every cell's true
     count (only the published ones are used as constraints); ``hidden``: a boolean per cell;
-    ``targets``: the hidden cells whose interval to compute (default: all of them; NaN for the others).
+    ``targets``: the hidden cells whose interval to compute (default: all of them; NaN for the others);
+    ``floors``: what the attacker knows a hidden cell is at least (default ``min(floor, value)``).
     """
     values = np.asarray(values, dtype=float)
     hidden = np.asarray(hidden, dtype=bool)
@@ -120,7 +126,9 @@ def audit_linked(
     b_eq = values[eq_rows] if eq_rows.size else None
     hidden_rows = np.flatnonzero(hidden)
     a_ub = -sub[hidden_rows]
-    b_ub = -np.minimum(floor, values[hidden_rows])  # a hidden zero (a group hidden as a whole) is only >= 0
+    # A hidden zero (a group hidden as a whole) is only >= 0.
+    lowest = np.minimum(floor, values) if floors is None else np.asarray(floors, dtype=float)
+    b_ub = -lowest[hidden_rows]
     for k in hidden_rows if targets is None else np.flatnonzero(np.asarray(targets, dtype=bool) & hidden):
         objective = sub[[k]].toarray().ravel()
         bounds = []
@@ -173,21 +181,30 @@ def _protection_set(
     repairable: np.ndarray,
     target: int,
     need: float,
-    floor: float,
+    floors: np.ndarray,
     weights: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """The cheapest set of published cells whose hiding lets ``target`` rise by ``need``; None if none can.
 
     A linear program over a move ``y`` of the microcell counts (``counts + y >= 0``): the target
-    rises by ``need`` (``M_target y = need``), every hidden cell stays at least ``floor``, cells that
+    rises by ``need`` (``M_target y = need``), every hidden cell stays at least its ``floors``, cells that
     may not be hidden do not move (``M_c y = 0``), and the cost is the total size of the published
     cells that move, ``sum_c w_c (v_c + 1) |M_c y|`` (hide few, small, unimportant cells: the hypercube method's rule,
     for any linked structure). The cells that move are returned: once they are hidden too, the
     attacker cannot tell ``counts`` from ``counts + y``. Returns those cells and ``|M y|`` of every
     cell (how far each can move along ``y``). When ``need`` is out of reach, a rise of 1 is tried.
     """
-    n_micro = matrix.shape[1]
     published = ~state
+    # Microcells inside a published zero cannot move (they are 0 and must stay so): drop them.
+    zero_cells = np.flatnonzero(published & (values == 0))
+    full_matrix = matrix
+    if zero_cells.size:
+        free = np.flatnonzero(np.asarray(matrix[zero_cells].sum(axis=0)).ravel() == 0)
+        matrix, counts = matrix[:, free].tocsr(), counts[free]
+        published = published.copy()
+        published[zero_cells] = False  # their equations are now 0 = 0
+        repairable = repairable & (values != 0)
+    n_micro = matrix.shape[1]
     movable = np.flatnonzero(published & repairable)
     fixed = np.flatnonzero(published & ~repairable)
     others = np.flatnonzero(state & (np.arange(state.size) != target))
@@ -201,7 +218,7 @@ def _protection_set(
             sparse.hstack([-m_oth, sparse.csr_array((others.size, n_t))]),
         ]
     ).tocsr()
-    b_ub = np.concatenate([np.zeros(2 * n_t), values[others] - np.minimum(floor, values[others])])
+    b_ub = np.concatenate([np.zeros(2 * n_t), values[others] - floors[others]])
     a_eq = sparse.vstack(
         [
             sparse.hstack([matrix[[target]], sparse.csr_array((1, n_t))]),
@@ -216,8 +233,9 @@ def _protection_set(
         b_eq = np.concatenate([[rise], np.zeros(fixed.size)])
         result = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
         if result.status == 0:
-            movement = np.abs(matrix @ result.x[:n_micro])
-            return movable[result.x[n_micro:] > 1e-7], movement
+            move = np.zeros(full_matrix.shape[1])
+            move[free if zero_cells.size else slice(None)] = result.x[:n_micro]
+            return movable[result.x[n_micro:] > 1e-7], np.abs(full_matrix @ move)
     return None
 
 
@@ -232,6 +250,7 @@ def protect_linked(
     hidden: np.ndarray | None = None,
     floor: float = 1.0,
     weights: np.ndarray | None = None,
+    by_design: np.ndarray | None = None,
 ) -> LinkedProtection:
     """Hide the ``primary`` cells and enough others that the audit of the whole release passes.
 
@@ -241,8 +260,12 @@ def protect_linked(
     at least ``protection`` of that cell); ``repairable``: a boolean per cell, may be hidden to protect
     another; ``hidden``: cells already hidden by an earlier decision (kept hidden, must not be points).
     ``weights`` (default 1): how much hiding each cell costs, per person in it (a programme's
-    overall figures are worth more than a group's). Cells with a count of 0 are never hidden (zeros
-    are published). See the module docstring.
+    overall figures are worth more than a group's). ``by_design``: cells that are never published
+    but must not be derivable when they are sensitive (a difference of two published counts, say
+    the people whose first job was a short contract: jobs minus sustainable jobs): hidden, never
+    moved to protect another, protected only when ``primary``, and the attacker knows only that
+    they are >= 0. Cells with a count of 0 are never hidden (zeros are published). See the module
+    docstring.
     """
     matrix = incidence_matrix(microcells, cells)
     counts = np.asarray(counts, dtype=float)
@@ -250,7 +273,10 @@ def protect_linked(
     primary = np.asarray(primary, dtype=bool) & (values > 0)
     # A cell the caller hides (a group whose rate goes as a whole) is hidden even when it is 0.
     state = primary.copy() if hidden is None else primary | np.asarray(hidden, dtype=bool)
-    repairable = np.asarray(repairable, dtype=bool) & (values > 0)
+    design = np.zeros(values.size, dtype=bool) if by_design is None else np.asarray(by_design, dtype=bool)
+    state |= design
+    repairable = np.asarray(repairable, dtype=bool) & (values > 0) & ~design
+    floors = np.where(design, 0.0, np.minimum(floor, values))
     need = np.where(primary, np.asarray(protection, dtype=float), 0.0)
     # Every hidden cell needs a feasible move of the microcounts along which it changes by its need
     # (at least 1) while every published cell stays put: then the attacker's interval is at least that
@@ -260,13 +286,13 @@ def protect_linked(
     reach = np.zeros(values.size)
     short = np.zeros(values.size, dtype=bool)
     programs = 0
-    queue = sorted(np.flatnonzero(state), key=lambda i: (not primary[i], values[i], i))
+    queue = sorted(np.flatnonzero(state & (primary | ~design)), key=lambda i: (not primary[i], values[i], i))
     while queue:
         cell = int(queue.pop(0))
         wanted = max(float(need[cell]), 1.0)
         if reach[cell] >= wanted - 1e-6:
             continue
-        found = _protection_set(matrix, counts, values, state, repairable, cell, wanted, floor, weight)
+        found = _protection_set(matrix, counts, values, state, repairable, cell, wanted, floors, weight)
         programs += 1
         if found is None:
             short[cell] = True  # not even a rise of 1: only if nothing may be hidden around it
