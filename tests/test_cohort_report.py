@@ -174,8 +174,9 @@ def test_no_hidden_count_can_be_recovered_from_the_whole_release(demo):
     One linear system over programme x year x residence x sex x age x qualification x path (first
     job sustainable or not within 6, 12, 24 months; lost; other) with every entrant table, every rate
     of both outcomes at every horizon and every lost count of the year: each hidden count keeps an
-    interval, no published count or complement is small, and the number of people whose first job
-    was not a sustainable one (jobs minus sustainable jobs), when small, cannot be derived either."""
+    interval, no published count or complement is small, and no small difference of published counts
+    (jobs minus sustainable jobs, jobs found between two horizons, entrants minus jobs minus lost) can
+    be derived either."""
     _plan, cohort, release = demo
     threshold = release.rule.threshold
     people = _attributes(cohort).assign(path=_paths(cohort, release.as_of))
@@ -191,19 +192,67 @@ def test_no_hidden_count_can_be_recovered_from_the_whole_release(demo):
         if not row.hidden:
             assert d == 0 or d >= threshold, (row, d)
             assert n - d == 0 or n - d >= threshold, (row, n - d)
-        constraints.append(({**cell, "path": levels}, None if row.hidden else float(d)))
-        if row.outcome == "employment":
-            others = levels - _levels("sustainable", row.horizon_months)
-            if 0 < _matching(people, {**cell, "path": others}).sum() < threshold:
-                derived.append({**cell, "path": others})
+        published = not row.hidden and not np.isnan(row.estimate_pct)  # NaN and not secret: not measurable yet
+        constraints.append(({**cell, "path": levels}, float(d) if published else None))
+        if row.outcome == "employment" and row.horizon_months == 6:
+            # Differences of published counts: jobs minus sustainable jobs by each horizon, and the
+            # first jobs found between two horizons (sustainable or not, or both).
+            for others in (
+                {"E6"},
+                {"E6", "E12"},
+                {"E6", "E12", "E24"},
+                {"S12"},
+                {"E12"},
+                {"S12", "E12"},
+                {"S24"},
+                {"E24"},
+                {"S24", "E24"},
+            ):
+                if 0 < _matching(people, {**cell, "path": others}).sum() < threshold:
+                    derived.append({**cell, "path": others})
     for row in release.attrition.itertuples(index=False):
         cell = {} if row.programme == cr.ALL else {"programme": row.programme}
         lost = int(_matching(people, {**cell, "path": {"L"}}).sum())
         constraints.append(({**cell, "path": {"L"}}, None if row.hidden else float(lost)))
+        if 0 < _matching(people, {**cell, "path": {"O"}}).sum() < threshold:
+            derived.append({**cell, "path": {"O"}})  # entrants - jobs within 24 months - lost
     results = _attack(people, constraints, derived)
     assert len(results) > 50 and derived
     for cell, true, low, high in results:
         assert high - low > 0.5, (cell, true, low, high)
+
+
+@pytest.mark.parametrize("year", [2019, 2021])
+def test_curves_say_no_more_than_the_rates(year):
+    """Each programme's published curve: whole months; at 6, 12 and 24 months (when followed that long)
+    it equals the published employment rate; between two consecutive points at least 10 first jobs
+    (or none), unless both points are horizons (a difference of two rates, protected with them);
+    no curve where a programme-level employment rate is hidden."""
+    plan = load_plan()
+    cohort, _problems = load_cohorts(load_dataset(None), plan)
+    release = cr.build_release(plan, cohort, year)
+    cohort = cohort[cohort["entry_date"] <= release.as_of]
+    rates = release.rates[(release.rates["group_variable"] == cr.ALL) & (release.rates["outcome"] == "employment")]
+    for programme, curve in release.curves.items():
+        mine = rates[rates["programme"] == programme]
+        if mine["hidden"].any():
+            assert curve.empty
+            continue
+        assert np.allclose(curve["time"], np.round(curve["time"]))
+        for rate in mine.itertuples(index=False):
+            at = curve[curve["time"] == rate.horizon_months]
+            if np.isnan(rate.estimate_pct):
+                assert at.empty
+            else:
+                assert 100 * at["estimate"].iloc[0] == pytest.approx(rate.estimate_pct, abs=1e-9)
+        people = cohort if programme == cr.ALL else cohort[cohort["programme"] == programme]
+        data = co.competing_data(people, "employment", release.as_of)
+        months = np.ceil(data.loc[data["event"] == 1, "duration_months"] - 1e-9)
+        points = [0.0, *curve["time"]]
+        for start, end in zip(points, points[1:], strict=False):
+            found = int(((months > start) & (months <= end)).sum())
+            both_horizons = start in (0, *cr.HORIZONS_MONTHS) and end in cr.HORIZONS_MONTHS
+            assert found == 0 or found >= 10 or both_horizons, (programme, start, end, found)
 
 
 def test_published_rates_are_the_cumulative_incidence(demo):

@@ -261,7 +261,7 @@ _MARGIN_WEIGHT = 20.0
 
 def _weight(cell: Mapping[str, Hashable]) -> float:
     """Hide a group's figure rather than a programme's total or an all-programme figure (the headline ones)."""
-    attributes = set(cell) - {"flagged"}
+    attributes = set(cell) - {"path"}
     return _MARGIN_WEIGHT if attributes <= {"programme"} or "programme" not in attributes else 1.0
 
 
@@ -271,8 +271,8 @@ def _small(value: float, threshold: int) -> bool:
 
 def _protect_entrants(
     attributes: pd.DataFrame, programmes: Sequence[str], levels: Mapping[str, Sequence[str]], rule: dc.Rule
-) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray, np.ndarray, pd.DataFrame, np.ndarray]:
-    """Step 1 of the module docstring: (cells, values, hidden, primary, microcells, counts)."""
+) -> tuple[list[dict[str, str]], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Step 1 of the module docstring: (cells, values, hidden, primary, short)."""
     microcells = _microcells(levels)
     counts = _micro_counts(microcells, attributes)
     cells = _entrant_cells(programmes, levels)
@@ -287,7 +287,7 @@ def _protect_entrants(
         np.ones(len(cells), dtype=bool),
         weights=np.array([_weight(cell) for cell in cells]),
     )
-    return cells, values, result.hidden, result.primary, microcells, counts
+    return cells, values, result.hidden, result.primary, result.short
 
 
 #: Levels of the ``path`` attribute: the first job within 6, 12 or 24 months, sustainable (``S``) or
@@ -304,6 +304,23 @@ _REACHED: Mapping[tuple[str, int], frozenset[str]] = MappingProxyType(
         ("sustainable", 12): frozenset({"S6", "S12"}),
         ("sustainable", 24): frozenset({"S6", "S12", "S24"}),
     }
+)
+
+
+#: Counts never published but derivable from published ones when nothing is hidden, and sensitive when
+#: small: jobs that were not sustainable by each horizon (jobs minus sustainable jobs), and the first
+#: jobs (sustainable or not) found between two horizons (a rate at 12 months minus the one at 6).
+#: Per programme also ``O``: entrants minus jobs within 24 months minus people lost.
+_DERIVED: tuple[frozenset[str], ...] = (
+    frozenset({"E6"}),
+    frozenset({"E6", "E12"}),
+    frozenset({"E6", "E12", "E24"}),
+    frozenset({"S12"}),
+    frozenset({"E12"}),
+    frozenset({"S12", "E12"}),
+    frozenset({"S24"}),
+    frozenset({"E24"}),
+    frozenset({"S24", "E24"}),
 )
 
 
@@ -333,21 +350,28 @@ def _protect_outcomes(
     lost: np.ndarray,
     entrant_cells: list[dict[str, str]],
     entrant_hidden: np.ndarray,
+    entrant_primary: np.ndarray,
     groups: Sequence[tuple[str, str, str]],
     programme_groups: Sequence[tuple[str, str, str]],
     entrants_hidden_groups: set[tuple[str, str, str]],
     levels: Mapping[str, Sequence[str]],
     rule: dc.Rule,
 ) -> tuple[
-    dict[tuple[str, int], set[tuple[str, str, str]]], dict[tuple[str, int], set[tuple[str, str, str]]], set, set
+    dict[tuple[str, int], set[tuple[str, str, str]]],
+    dict[tuple[str, int], set[tuple[str, str, str]]],
+    set,
+    set,
+    list[str],
 ]:
     """Steps 2-3 of the module docstring, as one linked system over the microcells x ``path``.
 
     Published cells: the entrants (as decided in step 1, never hidden here), the count of each rate
     (group x outcome x horizon: the path levels of :data:`_REACHED`) and the lost per programme.
     Derived cells, never published but sensitive when small: per group and horizon, the people
-    whose first job was not a sustainable one (jobs minus sustainable jobs). Returns the hidden and
-    the primary groups per (outcome, horizon), then those of the lost counts.
+    whose first job was not a sustainable one (jobs minus sustainable jobs), the first jobs found
+    between two horizons (:data:`_DERIVED`), and per programme the people neither in a job within 24
+    months nor lost. Returns the hidden and the primary groups per (outcome, horizon), those of the
+    lost counts, and the cells protected below their level (nothing else could be hidden).
     """
     micro_levels = {**levels, "path": list(_PATHS)}
     microcells = _microcells(micro_levels)
@@ -358,14 +382,15 @@ def _protect_outcomes(
         for group in groups:
             cells.append({**_group_cell(*group), "path": reached})
             kinds.append(("rate", key, group))
-    for h in HORIZONS_MONTHS:
-        others = _REACHED[("employment", h)] - _REACHED[("sustainable", h)]
+    for levels_set in _DERIVED:
         for group in groups:
-            cells.append({**_group_cell(*group), "path": others})
-            kinds.append(("derived", h, group))
+            cells.append({**_group_cell(*group), "path": levels_set})
+            kinds.append(("derived", levels_set, group))
     for group in programme_groups:
         cells.append({**_group_cell(*group), "path": "L"})
         kinds.append(("lost", None, group))
+        cells.append({**_group_cell(*group), "path": frozenset({"O"})})
+        kinds.append(("derived", frozenset({"O"}), group))
     values = incidence_matrix(microcells, cells) @ counts
     n_of = {_key(cell): values[i] for i, cell in enumerate(entrant_cells)}
     estimates = {
@@ -376,26 +401,29 @@ def _protect_outcomes(
     primary = np.zeros(size, dtype=bool)
     hidden = np.zeros(size, dtype=bool)
     hidden[: len(entrant_cells)] = entrant_hidden
+    level = float(math.ceil(rule.threshold / 2))
     protection = np.zeros(size)
+    # The entrant counts keep the protection they got in step 1 (they are not moved here).
+    primary[: len(entrant_cells)] = entrant_primary
+    protection[: len(entrant_cells)] = level
     repairable = np.zeros(size, dtype=bool)
     by_design = np.zeros(size, dtype=bool)
-    level = float(math.ceil(rule.threshold / 2))
     for i, (kind, key, group) in enumerate(kinds):
         if kind == "entrants":
             continue
         n = n_of[_key(_group_cell(*group))]
         d = values[i]
         protection[i] = min(level, max(1.0, n - 2.0))
-        if kind == "derived":
+        estimate = estimates.get((*key, group), 0.0) if kind == "rate" else 0.0
+        if kind == "derived" or not math.isfinite(estimate):  # never published (or not measurable yet)
             by_design[i] = True
             primary[i] = _small(d, rule.threshold)
             continue
         repairable[i] = True
         hidden[i] = group in entrants_hidden_groups
-        implied = [n * estimates[(*key, group)]] if kind == "rate" else []
-        share = [round(x) for x in implied if math.isfinite(x)]
+        share = [round(n * estimate)] if kind == "rate" else []
         primary[i] = any(_small(c, rule.threshold) for c in (n, d, n - d, *share, *(n - x for x in share)))
-    weights = np.array([_weight({k: v for k, v in cell.items() if k != "path"}) for cell in cells])
+    weights = np.array([_weight(cell) for cell in cells])
     result = protect_linked(
         microcells, counts, cells, primary, protection, repairable, hidden=hidden, weights=weights, by_design=by_design
     )
@@ -406,6 +434,8 @@ def _protect_outcomes(
     for i, (kind, key, group) in enumerate(kinds):
         # A zero count is published in the audit, but its rate goes when its group is small.
         secret = bool(result.hidden[i]) or bool(primary[i]) or group in entrants_hidden_groups
+        if kind == "rate" and by_design[i]:  # not measurable yet: shown as such, not as a secret
+            secret = group in entrants_hidden_groups
         if kind == "rate":
             if secret:
                 rate_hidden[key].add(group)
@@ -416,7 +446,12 @@ def _protect_outcomes(
                 lost_hidden.add(group)
             if primary[i]:
                 lost_primary.add(group)
-    return rate_hidden, rate_primary, lost_hidden, lost_primary
+    short = [_describe(cells[i]) for i in np.flatnonzero(result.short)]
+    return rate_hidden, rate_primary, lost_hidden, lost_primary, short
+
+
+def _describe(cell: Mapping[str, object]) -> str:
+    return ", ".join(f"{k}={sorted(v) if isinstance(v, frozenset) else v}" for k, v in cell.items()) or "ensemble"
 
 
 def _rates(
@@ -460,10 +495,13 @@ def _rates(
                     duration[mask], event[mask], entry=entry[mask], horizons=HORIZONS_MONTHS
                 )
                 estimates = table.set_index("horizon_months")
+                followed = float(duration[mask].max())
             else:
-                estimates = None
+                estimates, followed = None, 0.0
             for h in HORIZONS_MONTHS:
-                if estimates is None:
+                # Nobody followed h months yet (a recent cohort): the curve's last value carried to h
+                # would be a guess, not an estimate. Not measurable: NaN, not secret.
+                if estimates is None or followed < h:
                     estimate = low = high = math.nan
                 else:
                     estimate, low, high = (float(estimates.at[h, c]) for c in ("estimate", "ci_lower", "ci_upper"))
@@ -502,7 +540,7 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
     groups = _groups(programmes, levels)
 
     # 1. Entrants.
-    cells, values, hidden, primary, _micro, _counts = _protect_entrants(
+    cells, values, hidden, primary, entrants_short = _protect_entrants(
         attributes[list(_ATTRIBUTES)], programmes, levels, rule
     )
     entrant_hidden = {_key(cell): bool(h) for cell, h in zip(cells, hidden, strict=True)}
@@ -517,7 +555,7 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
         n, k = int(mask.sum()), int(lost[mask].sum())
         attrition_rows.append({"programme": group[0], "entrants": n, "lost": k, "lost_pct": 100.0 * k / n})
     entrants_hidden_groups = {g for g in groups if entrant_hidden[_key(_group_cell(*g))]}
-    rate_hidden, rate_primary, lost_hidden, lost_primary = _protect_outcomes(
+    rate_hidden, rate_primary, lost_hidden, lost_primary, outcomes_short = _protect_outcomes(
         attributes[list(_ATTRIBUTES)],
         _paths(flags, lost),
         rates,
@@ -525,6 +563,7 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
         lost,
         cells,
         hidden,
+        primary,
         groups,
         programme_groups,
         entrants_hidden_groups,
@@ -555,7 +594,15 @@ def build_release(plan: Plan, cohort: pd.DataFrame, year: int, rule: str | dc.Ru
     log = _log(
         cells, hidden, primary, groups, rate_hidden, rate_primary, programme_groups, lost_hidden, lost_primary, rule
     )
-    curves, tests = _curves_and_tests(cohort, attributes, programmes, as_of, rule)
+    # Cells protected less than their level because nothing else may be hidden around them: said in the log.
+    shortfall = [_describe(cells[i]) for i in np.flatnonzero(entrants_short)] + outcomes_short
+    if shortfall:
+        extra = pd.DataFrame(
+            [("cohortes", where, "", str(dc.Flag.PRIMARY), "protection en deçà du niveau visé") for where in shortfall],
+            columns=list(dc.LOG_COLUMNS),
+        )
+        log = pd.concat([log, extra], ignore_index=True)
+    curves, tests = _curves_and_tests(cohort, attributes, programmes, as_of, rule, rates)
     return CohortRelease(
         year=year,
         rule=rule,
@@ -641,21 +688,37 @@ def _log(
 
 
 def _curves_and_tests(
-    cohort: pd.DataFrame, attributes: pd.DataFrame, programmes: Sequence[str], as_of: pd.Timestamp, rule: dc.Rule
+    cohort: pd.DataFrame,
+    attributes: pd.DataFrame,
+    programmes: Sequence[str],
+    as_of: pd.Timestamp,
+    rule: dc.Rule,
+    rates: pd.DataFrame,
 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """Coarsened curves of access to a first job; log-rank tests of the cause-specific hazard per group."""
+    """Coarsened curves of access to a first job; log-rank tests of the cause-specific hazard per group.
+
+    A programme's curve passes through its published employment rates at 6, 12 and 24 months
+    (:func:`evaluation.disclosure.coarsen_incidence`): it is not published when one of them is hidden.
+    A test is not published when the entrants of one of its groups are hidden (its statistic rests
+    on them).
+    """
     data = co.competing_data(cohort, "employment", as_of)
     observed = attributes.loc[data.index]
+    overall = rates[(rates["group_variable"] == ALL) & (rates["outcome"] == "employment")]
     curves = {}
     tests = []
     for programme in (*programmes, ALL):
         mask = np.ones(len(data), dtype=bool) if programme == ALL else observed["programme"].to_numpy() == programme
         part = data[mask]
-        curve = co.cumulative_incidence_curve(part["duration_months"], part["event"], entry=part["entry_months"])
-        curves[programme] = dc.coarsen_incidence(curve, rule.threshold)
+        if overall[overall["programme"] == programme]["hidden"].any():
+            curves[programme] = pd.DataFrame({c: np.array([], dtype=float) for c in dc.INCIDENCE_COLUMNS})
+        else:
+            curve = co.cumulative_incidence_curve(part["duration_months"], part["event"], entry=part["entry_months"])
+            curves[programme] = dc.coarsen_incidence(curve, rule.threshold, horizons=HORIZONS_MONTHS)
         for variable in GROUP_VARIABLES:
             labels = observed.loc[part.index, variable].to_numpy()
-            if len(set(labels)) < 2:
+            mine = rates[(rates["programme"] == programme) & (rates["group_variable"] == variable)]
+            if len(set(labels)) < 2 or mine["entrants"].isna().any():
                 continue
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", EvaluationWarning)

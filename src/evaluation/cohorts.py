@@ -990,8 +990,9 @@ def target_comparison(
 
     **Verdict**, from the interval ``[ci_low_pct, ci_high_pct]`` and the target ``T``: ``above`` when
     ``ci_low_pct > T``, ``below`` when ``ci_high_pct < T``, ``compatible`` when ``T`` lies inside the
-    interval (the data cannot tell), ``hidden`` when the rate is not published (secret statistique, or
-    no estimate at that horizon). ``gap_pp = estimate_pct - T`` (points).
+    interval (the data cannot tell), ``hidden`` when the rate is secret, ``not_measured`` when nobody
+    has been followed that long yet (a ``hidden`` column False with a NaN estimate). An estimate of 0 %
+    or 100 % has no log-log interval: it is compared as it is. ``gap_pp = estimate_pct - T`` (points).
 
     Columns: :data:`TARGET_COLUMNS`; one row per indicator.
     """
@@ -1024,8 +1025,10 @@ def target_comparison(
         target = float(indicator.target.value)
         for _, rate in at_horizon[mine & (at_horizon["outcome"] == wanted).to_numpy()].iterrows():
             estimate, low, high = (float(rate[c]) for c in ("estimate_pct", "ci_low_pct", "ci_high_pct"))
-            if not (math.isfinite(estimate) and math.isfinite(low) and math.isfinite(high)):
-                verdict = "hidden"
+            if math.isfinite(estimate) and not (math.isfinite(low) and math.isfinite(high)):
+                low = high = estimate  # 0 % or 100 %: the log-log interval is undefined at the bounds
+            if not math.isfinite(estimate):
+                verdict = "not_measured" if not bool(rate.get("hidden", True)) else "hidden"
             elif low > target:
                 verdict = "above"
             elif high < target:

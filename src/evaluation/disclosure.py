@@ -809,46 +809,70 @@ def coarsen_km(km: pd.DataFrame, threshold: int, *, time_step: float = 1.0) -> p
 INCIDENCE_COLUMNS = ("time", "estimate", "ci_lower", "ci_upper")
 
 
-def coarsen_incidence(curve: pd.DataFrame, threshold: int, *, time_step: float = 1.0) -> pd.DataFrame:
-    """A cumulative incidence curve safe to publish: the rule of :func:`coarsen_km`, values only.
+def coarsen_incidence(
+    curve: pd.DataFrame, threshold: int, *, horizons: Sequence[float] = (), time_step: float = 1.0
+) -> pd.DataFrame:
+    """A cumulative incidence curve safe to publish next to the rates at ``horizons``.
 
-    ``curve`` is a :func:`evaluation.cohorts.cumulative_incidence_curve` table (``time, at_risk,
-    events, competing, censored, estimate, ci_lower, ci_upper``). Every exit (the outcome, a
-    competing event, a censoring) leaves the risk set as an exit of a Kaplan-Meier curve does: the
-    blocks are those of :func:`coarsen_km` on the all-cause exits (steps of at least ``threshold``
-    people, at times rounded up to the grid of ``time_step``), and each published step carries the
-    estimate and interval of the curve at the end of its block. Columns
-    :data:`INCIDENCE_COLUMNS` only: a chart needs no count. Empty when fewer than ``threshold`` exits.
+    ``curve`` is a :func:`evaluation.cohorts.cumulative_incidence_curve` table. Times are rounded
+    **up** to the grid of ``time_step`` (whole months by default). The published points are:
+
+    * each horizon the follow-up reaches (a person followed at least that long): there the curve
+      equals the published rate, so it says nothing more;
+    * between two of them (and after the last one), points such that every stretch between two
+      consecutive published points holds at least ``threshold`` events of the outcome: the curve's
+      rise over a stretch times the number of entrants would otherwise count a few people (without
+      censoring, exactly). A stretch after the last horizon with fewer events is not shown.
+
+    A rise between two horizons below ``threshold`` is the difference of two published rates: the
+    release protects it with the rates (:mod:`evaluation.cohort_release`). Columns
+    :data:`INCIDENCE_COLUMNS` only: a chart needs no count. Empty when the follow-up reaches no
+    horizon and the first stretch has fewer than ``threshold`` events.
     """
-    missing = [
-        c
-        for c in ("time", "at_risk", "events", "competing", "censored", "estimate", "ci_lower", "ci_upper")
-        if c not in curve.columns
-    ]
+    missing = [c for c in ("time", "events", "estimate", "ci_lower", "ci_upper") if c not in curve.columns]
     if missing:
         raise UsageError(f"cumulative incidence table: missing columns {missing}")
-    as_km = pd.DataFrame(
-        {
-            "time": curve["time"],
-            "at_risk": curve["at_risk"],
-            "events": curve["events"] + curve["competing"],
-            "censored": curve["censored"],
-            # Carried through coarsen_km unchanged (it copies the block's last row).
-            "survival": curve["estimate"],
-            "ci_lower": curve["ci_lower"],
-            "ci_upper": curve["ci_upper"],
-        }
+    if isinstance(threshold, bool) or not isinstance(threshold, int | np.integer) or threshold < 1:
+        raise UsageError(f"coarsen_incidence: threshold {threshold!r} must be an integer >= 1")
+    empty = pd.DataFrame({c: np.array([], dtype=float) for c in INCIDENCE_COLUMNS})
+    if curve.empty:
+        return empty
+    data = curve.sort_values("time", kind="stable")
+    time = data["time"].to_numpy(dtype=float)
+    grid = np.ceil(time / time_step - 1e-9) * time_step
+    months = np.unique(grid)
+    events = np.bincount(
+        np.searchsorted(months, grid), weights=data["events"].to_numpy(dtype=float), minlength=months.size
     )
-    coarse = coarsen_km(as_km, threshold, time_step=time_step)
-    return pd.DataFrame(
-        {
-            "time": coarse["time"].to_numpy(dtype=float),
-            "estimate": coarse["survival"].to_numpy(dtype=float),
-            "ci_lower": coarse["ci_lower"].to_numpy(dtype=float),
-            "ci_upper": coarse["ci_upper"].to_numpy(dtype=float),
-        },
-        columns=list(INCIDENCE_COLUMNS),
-    )
+    bounds = [float(h) for h in sorted(horizons) if h <= time.max()]
+    points: list[float] = []
+    start = 0.0
+    for end in [*bounds, math.inf]:
+        inside = (months > start) & (months <= end)
+        stretch = events[inside]
+        total, accumulated = stretch.sum(), 0.0
+        for month, count in zip(months[inside], stretch, strict=True):
+            accumulated += count
+            if accumulated >= threshold and total - accumulated >= threshold:
+                points.append(float(month))
+                total, accumulated = total - accumulated, 0.0
+        if math.isinf(end):
+            last = float(months[inside][-1]) if inside.any() else math.nan
+            # A last point rounded up onto a horizon the follow-up does not reach would show a rate
+            # the tables call not measurable yet: the stretch is left out then.
+            if accumulated >= threshold and last not in horizons:
+                points.append(last)
+        else:
+            points.append(end)
+        start = end
+    if not points:
+        return empty
+    # The curve's value at a published point: its last step at or before that time.
+    rows = np.searchsorted(time, np.array(points), side="right") - 1
+    value = {
+        c: np.where(rows >= 0, data[c].to_numpy(dtype=float)[np.maximum(rows, 0)], 0.0) for c in INCIDENCE_COLUMNS[1:]
+    }
+    return pd.DataFrame({"time": points, **value}, columns=list(INCIDENCE_COLUMNS))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -146,6 +146,8 @@ def _rate_text(row: pd.Series) -> str:
         return dc.SECRET_SYMBOL
     if not np.isfinite(row["estimate_pct"]):
         return "–"
+    if not np.isfinite(row["ci_low_pct"]):  # 0 % or 100 %: no log-log interval
+        return format_pct(row["estimate_pct"], 1)
     return (
         f"{format_pct(row['estimate_pct'], 1)} "
         f"({format_number(row['ci_low_pct'], 1)} à {format_number(row['ci_high_pct'], 1)})"
@@ -203,7 +205,8 @@ def outcomes_block(ctx: CohortContext) -> Html:
         "<p><em>Part estimée des entrants dont la première sortie est un emploi dans les h mois suivant l'entrée "
         "(incidence cumulée d'Aalen-Johansen) : les personnes encore en recherche ou perdues de vue à la date du "
         "rapport comptent pour la durée où elles ont été suivies, et une formation suivie d'abord est une autre "
-        f"sortie, pas un emploi. {html.escape(dc.legend_fr(ctx.rule))}</em></p>"
+        "sortie, pas un emploi. « – » : pas encore mesurable (personne n'est suivi depuis aussi longtemps). "
+        f"{html.escape(dc.legend_fr(ctx.rule))}</em></p>"
     )
     return Html("".join(parts) + note, "taux d'accès à l'emploi")
 
@@ -299,17 +302,16 @@ def targets_block(ctx: CohortContext) -> Html:
         "below": "en dessous de la cible",
         "compatible": "compatible avec la cible",
         "hidden": "–",
+        "not_measured": "pas encore mesurable",
     }
     rows = []
     for _, r in table.iterrows():
-        hidden = r["verdict"] == "hidden"
+        shown = _rate_text(pd.Series({**r.to_dict(), "hidden": r["verdict"] == "hidden"}))
         rows.append(
             {
                 "Indicateur": f"{r['indicator_id']} – {r['indicator_label']}",
                 "Cible": format_pct(r["target_pct"], 0),
-                f"Observé dans les {int(r['horizon_months'])} mois": dc.SECRET_SYMBOL
-                if hidden
-                else f"{format_pct(r['estimate_pct'], 1)} ({format_number(r['ci_low_pct'], 1)} à {format_number(r['ci_high_pct'], 1)})",
+                f"Observé dans les {int(r['horizon_months'])} mois": shown,
                 "Conclusion": verdicts[r["verdict"]],
             }
         )
