@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -403,7 +404,15 @@ def test_an_unreadable_file_is_reported_not_raised(tmp_path, plan, monkeypatch):
             raise PermissionError(13, "Permission denied", str(self))
         return real(self)
 
+    real_open = os.open
+
+    def refuse_open(name, *args, **kwargs):  # the readers open files without following links
+        if str(name).endswith("m.csv"):
+            raise PermissionError(13, "Permission denied", str(name))
+        return real_open(name, *args, **kwargs)
+
     monkeypatch.setattr(_Path, "read_bytes", refuse)
+    monkeypatch.setattr(os, "open", refuse_open)
     frame, problems = load_monitoring(load_dataset(root), plan)
     assert frame.empty
     assert messages(problems) == [

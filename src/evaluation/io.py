@@ -11,11 +11,15 @@ import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
 from evaluation.config import DEMO_DATA_DIR
 from evaluation.errors import InputError
+
+if TYPE_CHECKING:
+    from evaluation.intake._common import Limits
 
 __all__ = ["Dataset", "load_dataset", "atomic_write_text", "atomic_write_bytes"]
 
@@ -31,6 +35,8 @@ class Dataset:
     #: Disclosure-control preset for this dataset's published tables (``acro``, ``fiscal``,
     #: ``insee_entreprises``); None means the package default (:data:`evaluation.disclosure.DEFAULT_RULE`).
     disclosure: str | None = None
+    #: Largest input files read (``limits:`` in dataset.yaml, see :mod:`evaluation.intake`); None: the defaults.
+    limits: Limits | None = None
 
 
 def load_dataset(data_dir: Path | str | None = None) -> Dataset:
@@ -47,6 +53,10 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
             hint="pass --data with an existing folder, or omit it to use the demo data",
         )
     meta = directory / "dataset.yaml"
+    if meta.is_symlink():
+        raise InputError(
+            "is a symbolic link: links are not followed", path=meta, hint="copy the file itself into the folder"
+        )
     if not meta.is_file():
         raise InputError(
             "dataset.yaml not found",
@@ -54,7 +64,21 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
             hint="create it with 'name', 'demo: true|false' and 'provenance' (see data/demo/dataset.yaml)",
         )
     try:
-        raw = yaml.safe_load(meta.read_text(encoding="utf-8"))
+        fd = os.open(meta, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with os.fdopen(fd, "rb") as handle:
+            data = handle.read(_MAX_META_BYTES + 1)
+    except OSError as err:
+        raise InputError(f"cannot be opened ({err.strerror})", path=meta, hint="check the file's permissions") from err
+    if len(data) > _MAX_META_BYTES:
+        raise InputError(
+            f"is over {_MAX_META_BYTES // 1024} KB",
+            path=meta,
+            hint="it only holds name, demo, provenance and a few settings: keep the data in the input folders",
+        )
+    try:
+        text = data.decode("utf-8")
+        _refuse_aliases(text, meta)
+        raw = yaml.safe_load(text)
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         mark = getattr(err, "problem_mark", None)
         raise InputError(
@@ -85,7 +109,53 @@ def load_dataset(data_dir: Path | str | None = None) -> Dataset:
         demo=raw["demo"],
         provenance=str(raw["provenance"]).strip(),
         disclosure=disclosure,
+        limits=_limits(raw.get("limits"), meta),
     )
+
+
+#: Largest ``dataset.yaml`` read (it holds a few fields, never data).
+_MAX_META_BYTES = 64 * 1024
+
+
+def _refuse_aliases(text: str, meta: Path) -> None:
+    """Refuse YAML anchors and aliases before building anything: nested aliases of a 1 KB file
+    (a "billion laughs") expand to gigabytes, and dataset.yaml has no use for them."""
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+            raise InputError(
+                "uses a YAML anchor or alias (& or *), which is not accepted",
+                path=meta,
+                line=event.start_mark.line + 1,
+                hint="write each value in full",
+            )
+
+
+def _limits(raw: object, meta: Path) -> Limits | None:
+    """The ``limits:`` mapping of dataset.yaml: known keys, each a whole number above 0."""
+    from evaluation.intake._common import Limits
+
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        raise InputError(
+            "expected a mapping of limits", path=meta, column="limits", hint=f"keys: {', '.join(Limits.keys())}"
+        )
+    values = {}
+    for key, value in raw.items():
+        if key not in Limits.keys():
+            raise InputError(
+                "unknown limit", path=meta, column=f"limits.{key}", hint=f"use one of {', '.join(Limits.keys())}"
+            )
+        if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+            raise InputError(
+                f"expected a whole number above 0, found {value!r}",
+                path=meta,
+                column=f"limits.{key}",
+                value=value,
+                hint="e.g. max_rows: 2000000",
+            )
+        values[key] = value
+    return Limits(**values)
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:

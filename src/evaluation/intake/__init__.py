@@ -32,6 +32,23 @@ Folders of a data directory (see :mod:`evaluation.io`):
     :func:`load_cohorts`). Dates are written year-month-day (``2020-12-31``) or are real Excel
     date cells.
 
+Hostile or broken files end in a problem naming the file (and the line), never in a traceback, a
+hang or a read outside the data directory: symbolic links (to a file or a folder) are refused, never
+followed; an input folder that is a file is a problem; a CSV quote never closed is reported at the
+line where it opens; a CSV mixing UTF-8 and Windows-1252 lines is refused with a line of each; an
+empty Excel year cell (or a formula without a cached value) is "not a year". Before parsing, every
+file is held to limits, which ``dataset.yaml`` may raise or lower under a ``limits:`` mapping
+(whole numbers above 0)::
+
+    limits:
+      max_file_mb: 200        # size on disk, and of an .xlsx's XML once unzipped (zip bombs)
+      max_rows: 1000000       # lines of a file, blank ones and an .xlsx's skipped row numbers included
+      max_columns: 200        # cells of a line, the header included
+      max_cell_chars: 10000   # characters of one cell
+
+Excel workbooks are read in streaming mode whatever ``<dimension>`` they declare. ``dataset.yaml``
+itself must be under 64 KB and use no YAML anchor or alias.
+
 Several files per folder are allowed (one per partner or per year); the same (indicator, year), or
 (engagement, year, funder), or (territory, year, indicator, sex, age band), or (person, programme),
 in two places is an error naming both.

@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 
 from evaluation import __version__
-from evaluation.intake._common import Problem, _files
+from evaluation.intake._common import Problem, _input_files
 from evaluation.io import atomic_write_bytes
 from evaluation.plan import Plan
 
@@ -24,10 +24,14 @@ def folder_state(folder: Path) -> tuple[tuple[str, str], ...] | None:
     The content, not the modification time: file times tick at the kernel's clock resolution (a few
     milliseconds), so a file rewritten at once with the same size could look unchanged. Hashing the
     demo inputs takes about a millisecond. An unreadable file (permissions, a file locked by Excel)
-    gives None: nothing is cached, and the reader reports the file as a problem.
+    gives None: nothing is cached, and the reader reports the file as a problem; so does a
+    symbolic link in the folder, or a file in place of the folder (reported at each load).
     """
+    files, problems = _input_files(folder)
+    if problems:  # a link, or a file in place of the folder: read again each time, so reported each time
+        return None
     state = []
-    for path in _files(folder):
+    for path in files:
         try:
             state.append((path.name, hashlib.sha256(path.read_bytes()).hexdigest()))
         except OSError:

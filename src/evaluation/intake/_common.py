@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import csv
 import difflib
+import errno
 import functools
 import io
 import math
+import os
 import re
+import stat
 import unicodedata
 import warnings
+import zipfile
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -26,6 +30,8 @@ from evaluation.errors import EvaluationError, _display_path
 
 #: Largest number of problems printed before "... and N more".
 MAX_PRINTED = 200
+#: Unknown headers of a file given a "did you mean" suggestion (the others get the expected columns).
+_MAX_SUGGESTED_HEADERS = 20
 
 
 @dataclass(frozen=True)
@@ -41,7 +47,8 @@ class Problem:
     fatal: bool = False
 
     def __str__(self) -> str:
-        where = [_display_path(self.path)]
+        # The folder resolved, not the file: a symbolic link is shown as itself, never as its target.
+        where = [str(Path(_display_path(self.path.parent)) / self.path.name)]
         if self.line is not None:
             where.append(f"line {self.line}")
         if self.column is not None:
@@ -192,21 +199,135 @@ class RawTable:
     columns: tuple[str, ...] = ()
 
 
+@dataclass(frozen=True)
+class Limits:
+    """Largest input the intake reads, checked before parsing (see the ``limits:`` keys in :mod:`evaluation.intake`).
+
+    ``max_file_mb``: size of a file on disk, and of an Excel workbook's sheets once unzipped (a
+    small workbook can expand a thousandfold); ``max_rows``: lines of a file (blank ones included);
+    ``max_columns``: cells of a line, the header included; ``max_cell_chars``: characters of a cell.
+    """
+
+    max_file_mb: int = 200
+    max_rows: int = 1_000_000
+    max_columns: int = 200
+    max_cell_chars: int = 10_000
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+
+#: The limits when ``dataset.yaml`` sets none.
+DEFAULT_LIMITS = Limits()
+
+
+class _Unreadable(Exception):
+    def __init__(self, message: str, hint: str, line: int | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+        self.line = line
+
+
+def _limit_hint(key: str) -> str:
+    return f"split the file, or raise '{key}' under 'limits:' in dataset.yaml if the file is right"
+
+
+#: A UTF-8 encoded character beyond ASCII (two to four bytes).
+_UTF8_CHAR = re.compile(rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}")
+
+
+def _line_of(data: bytes, offset: int) -> int:
+    return data.count(b"\n", 0, offset) + 1
+
+
+def _utf8_line(data: bytes) -> int | None:
+    """The first line that is UTF-8 with a character beyond ASCII (a Windows-1252 line almost never is)."""
+    for match in _UTF8_CHAR.finditer(data):
+        start = data.rfind(b"\n", 0, match.start()) + 1
+        end = data.find(b"\n", match.end())
+        try:
+            data[start : end if end >= 0 else len(data)].decode("utf-8")
+        except UnicodeDecodeError:
+            continue
+        return _line_of(data, start)
+    return None
+
+
 def _decode(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8")
+    """UTF-8 (with or without BOM), else Windows-1252; a file mixing both is refused with a line of each.
+
+    Decoding such a file as Windows-1252 would turn every accent of its UTF-8 lines into mojibake
+    (``rÃ©alisÃ©``) that the reports would publish."""
+    body = data[3:] if data.startswith(b"\xef\xbb\xbf") else data
     try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252")
+        return body.decode("utf-8")
+    except UnicodeDecodeError as err:
+        bad = _line_of(body, err.start)
+        good = _utf8_line(body) if not data.startswith(b"\xef\xbb\xbf") else 1
+        if good is not None:
+            raise _Unreadable(
+                f"mixes two text encodings: this line is not UTF-8, line {good} is",
+                "save the whole file again as UTF-8 (CSV UTF-8 in Excel)",
+                line=bad,
+            ) from err
+        return body.decode("cp1252")
 
 
-def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
-    data = path.read_bytes()
+def _open_input(path: Path, limits: Limits) -> io.BufferedReader:
+    """``path`` opened for reading without following a symbolic link, after the size check."""
+    if path.is_symlink():  # O_NOFOLLOW below closes the race where the platform has it
+        raise _Unreadable("is a symbolic link: links are not followed", "copy the file itself into the folder")
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise _Unreadable(
+                "is a symbolic link: links are not followed", "copy the file itself into the folder"
+            ) from err
+        raise
+    handle = os.fdopen(fd, "rb")
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode):
+        handle.close()
+        raise _Unreadable("is not a regular file", "put a CSV or Excel file in its place")
+    if info.st_size > limits.max_file_mb * 1_000_000:
+        handle.close()
+        raise _Unreadable(
+            f"is {info.st_size / 1_000_000:.0f} MB, over the limit of {limits.max_file_mb} MB",
+            _limit_hint("max_file_mb"),
+        )
+    return handle
+
+
+def _check_cells(line: int, cells: Sequence[object], limits: Limits) -> None:
+    if len(cells) > limits.max_columns and any(not _blank(c) for c in cells[limits.max_columns :]):
+        raise _Unreadable(
+            f"has more than {limits.max_columns} cells on this line", _limit_hint("max_columns"), line=line
+        )
+    for cell in cells:
+        if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
+            raise _Unreadable(
+                f"has a cell of {len(cell)} characters, over the limit of {limits.max_cell_chars}",
+                _limit_hint("max_cell_chars"),
+                line=line,
+            )
+
+
+def _too_many_rows(limits: Limits, line: int | None = None) -> _Unreadable:
+    return _Unreadable(f"has more than {limits.max_rows} lines", _limit_hint("max_rows"), line=line)
+
+
+def _csv_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, list[str]]]:
+    with _open_input(path, limits) as handle:
+        data = handle.read()
     if b"\x00" in data[:4096] or data[:2] == b"PK":
         raise _Unreadable(
             "is not a text CSV file (an Excel workbook must be named .xlsx)", "save it as CSV or rename it .xlsx"
         )
+    if data.count(b"\n") > limits.max_rows:
+        raise _too_many_rows(limits)
     try:
         text = _decode(data)
     except UnicodeDecodeError as err:
@@ -215,47 +336,137 @@ def _csv_rows(path: Path) -> Iterable[tuple[int, list[str]]]:
         ) from err
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    # Checked on the raw line, before the csv module splits it: a line of 10 million separators
+    # would otherwise become 10 million cells (a quoted separator counts here too: a bound).
+    if first.count(delimiter) >= limits.max_columns:
+        line = text[: text.find(first)].count("\n") + 1
+        raise _Unreadable(
+            f"has more than {limits.max_columns} cells on this line", _limit_hint("max_columns"), line=line
+        )
+    try:
+        return _parse_csv(text, delimiter, limits, strict=True)
+    except _OpenQuote as err:
+        raise _Unreadable(
+            'opens a quote (") that is never closed: every later line would be read into one cell',
+            "close the quote, or remove it",
+            line=err.line,
+        ) from None
+    except csv.Error:
+        pass  # a stray quote inside a cell ('"abc"d'): read as the spreadsheet programs do
+    return _parse_csv(text, delimiter, limits, strict=False)
+
+
+class _OpenQuote(Exception):
+    def __init__(self, line: int) -> None:
+        super().__init__(line)
+        self.line = line
+
+
+def _parse_csv(text: str, delimiter: str, limits: Limits, strict: bool) -> list[tuple[int, list[str]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=strict)
+    rows = []
+    started = 1
     try:
         for row in reader:
-            yield reader.line_num, row
+            _check_cells(reader.line_num, row, limits)
+            if reader.line_num > started and rows:
+                _check_swallowed(started, reader.line_num, row, delimiter, len(rows[0][1]))
+            rows.append((reader.line_num, row))
+            started = reader.line_num + 1
     except csv.Error as err:
-        raise _Unreadable(
-            f"is not valid CSV near line {reader.line_num} ({err})", "check the quotes of that line"
-        ) from err
+        if strict and "unexpected end of data" in str(err):
+            raise _OpenQuote(started) from err
+        if "field larger than field limit" in str(err):
+            raise _Unreadable(
+                f"has a cell over the limit of {limits.max_cell_chars} characters",
+                _limit_hint("max_cell_chars"),
+                line=started,
+            ) from err
+        if strict:
+            raise
+        raise _Unreadable(f"is not valid CSV ({err})", "check the quotes of that line", line=started) from err
+    return rows
 
 
-def _xlsx_rows(path: Path) -> Iterable[tuple[int, list[object]]]:
+def _check_swallowed(started: int, ended: int, row: list[str], delimiter: str, width: int) -> None:
+    """Refuse a cell over several lines whose inner lines look like rows of the file: a quote opened
+    by mistake and closed by another one lines later (the rows between would vanish into the cell)."""
+    for cell in row:
+        inner = cell.split("\n")[1:]
+        if any(line.count(delimiter) >= max(width - 1, 1) for line in inner):
+            raise _Unreadable(
+                f'opens a quote (") that is closed only on line {ended}: the lines between would be read into one cell',
+                "close the quote on its own line, or remove it",
+                line=started,
+            )
+
+
+#: An Excel row element (``<row ...>``, with or without a namespace prefix).
+_XLSX_ROW = re.compile(rb"<(?:\w+:)?row[\s>/]")
+
+
+def _check_workbook_zip(handle: io.BufferedReader, limits: Limits) -> None:
+    """Refuse a workbook from its zip directory before openpyxl parses it: the sheets' unzipped size
+    (as declared: zipfile never inflates a member beyond it) and, streamed, the number of rows."""
+    with zipfile.ZipFile(handle) as archive:
+        members = [m for m in archive.infolist() if m.filename.lower().endswith(".xml")]
+        total = sum(m.file_size for m in members)
+        if total > limits.max_file_mb * 1_000_000:
+            raise _Unreadable(
+                f"unzips to {total / 1_000_000:.0f} MB, over the limit of {limits.max_file_mb} MB",
+                _limit_hint("max_file_mb"),
+            )
+        for member in members:
+            if not member.filename.lower().startswith("xl/worksheets/"):
+                continue
+            count, tail = 0, b""
+            with archive.open(member) as stream:
+                while chunk := stream.read(1 << 20):
+                    block = tail + chunk
+                    count += len(_XLSX_ROW.findall(block[:-16])) if len(block) > 16 else 0
+                    tail = block[-16:] if len(block) > 16 else block
+                    if count > limits.max_rows:
+                        raise _too_many_rows(limits)
+    handle.seek(0)
+
+
+def _xlsx_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, list[object]]]:
     from openpyxl import load_workbook
 
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            book = load_workbook(path, read_only=True, data_only=True)
-    except Exception as err:  # noqa: BLE001 - openpyxl raises many types for a damaged file
-        raise _Unreadable(
-            f"is not a readable Excel workbook ({type(err).__name__})", "open it in Excel and save it again as .xlsx"
-        ) from err
-    try:
-        if "Saisie" in book.sheetnames:
-            sheet = book["Saisie"]
-        elif len(book.sheetnames) == 1:
-            sheet = book.worksheets[0]
-        else:
+    with _open_input(path, limits) as handle:
+        try:
+            _check_workbook_zip(handle, limits)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                book = load_workbook(handle, read_only=True, data_only=True)
+        except _Unreadable:
+            raise
+        except Exception as err:  # noqa: BLE001 - zipfile and openpyxl raise many types for a damaged file
             raise _Unreadable(
-                f"has several sheets ({', '.join(book.sheetnames)}) and none named 'Saisie'",
-                "name the sheet holding the data 'Saisie', or keep only that sheet",
-            )
-        for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
-            yield number, list(row)
-    finally:
-        book.close()
-
-
-class _Unreadable(Exception):
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
+                f"is not a readable Excel workbook ({type(err).__name__})",
+                "open it in Excel and save it again as .xlsx",
+            ) from err
+        try:
+            if "Saisie" in book.sheetnames:
+                sheet = book["Saisie"]
+            elif len(book.sheetnames) == 1:
+                sheet = book.worksheets[0]
+            else:
+                raise _Unreadable(
+                    f"has several sheets ({', '.join(book.sheetnames)}) and none named 'Saisie'",
+                    "name the sheet holding the data 'Saisie', or keep only that sheet",
+                )
+            # The declared <dimension> is not trusted: it could pad every row to 16 384 cells.
+            sheet.reset_dimensions()
+            rows = []
+            for number, row in enumerate(sheet.iter_rows(values_only=True), start=1):
+                if number > limits.max_rows:
+                    raise _too_many_rows(limits, number)
+                _check_cells(number, row, limits)
+                rows.append((number, list(row)))
+            return rows
+        finally:
+            book.close()
 
 
 def _blank(value: object) -> bool:
@@ -282,7 +493,9 @@ def _french_header(spec: TableSpec, name: str) -> str:
     return _FRENCH_HEADERS.get(name, spec.aliases[name][0])
 
 
-def read_raw(path: Path, spec: TableSpec, private: bool = False) -> tuple[RawTable | None, list[Problem]]:
+def read_raw(
+    path: Path, spec: TableSpec, private: bool = False, limits: Limits = DEFAULT_LIMITS
+) -> tuple[RawTable | None, list[Problem]]:
     """Read a file's cells without interpreting them; problems for unreadable, empty or badly headed files.
 
     ``private``: the file describes persons, so no cell is copied into a problem: an unknown column
@@ -290,15 +503,11 @@ def read_raw(path: Path, spec: TableSpec, private: bool = False) -> tuple[RawTab
     and cells beyond the header are not shown.
     """
     try:
-        rows = list(_xlsx_rows(path) if path.suffix.lower() == ".xlsx" else _csv_rows(path))
+        rows = _xlsx_rows(path, limits) if path.suffix.lower() == ".xlsx" else _csv_rows(path, limits)
     except _Unreadable as err:
-        return None, [Problem(path, None, None, None, str(err), err.hint, fatal=True)]
+        return None, [Problem(path, err.line, None, None, str(err), err.hint, fatal=True)]
     except OSError as err:
-        return None, [
-            Problem(
-                path, None, None, None, f"cannot be opened ({err.strerror})", "check the file's permissions", fatal=True
-            )
-        ]
+        return None, [_cannot_open(path, err)]
     rows = [(line, cells) for line, cells in rows if not all(_blank(c) for c in cells)]
     if not rows:
         return None, [
@@ -314,12 +523,19 @@ def read_raw(path: Path, spec: TableSpec, private: bool = False) -> tuple[RawTab
     header_line, header = rows[0]
     problems: list[Problem] = []
     columns: dict[int, str] = {}
+    unknown = 0
     for position, cell in enumerate(header):
         if _blank(cell):
             continue
         name = spec.canonical(str(cell))
         if name is None:
-            close = difflib.get_close_matches(_fold(str(cell)), spec.known_headers, n=1, cutoff=0.8)
+            unknown += 1
+            # A close-match lookup costs a scan of every known header: a few suffice for the hints.
+            close = (
+                difflib.get_close_matches(_fold(str(cell)), spec.known_headers, n=1, cutoff=0.8)
+                if unknown <= _MAX_SUGGESTED_HEADERS
+                else []
+            )
             hint = (
                 f"did you mean '{close[0]}'?"
                 if close
@@ -555,13 +771,80 @@ def _first_duplicate(frame: pd.DataFrame, line: int, key: str) -> int:
 # Typed tables
 
 
+def _input_files(folder: Path) -> tuple[list[Path], list[Problem]]:
+    """The CSV and XLSX files of an input folder, and a problem for each entry that is not read.
+
+    Symbolic links are never followed, to a file or a folder alike (a link could publish any file
+    of the machine, e.g. ``/etc/passwd``, in a report): each is an unreadable input, named by the
+    link, never by its target. The input folder itself must be a real folder: a file with the
+    folder's name would otherwise give no rows in silence. A missing folder is no problem (not
+    every dataset has every kind of input).
+    """
+    try:
+        info = folder.lstat()
+    except FileNotFoundError:
+        return [], []
+    except OSError as err:
+        return [], [_cannot_open(folder, err)]
+    if stat.S_ISLNK(info.st_mode):
+        return [], [
+            Problem(
+                folder,
+                None,
+                None,
+                None,
+                "is a symbolic link: input folders are not followed, nothing in it is read",
+                "put a real folder with the files in its place",
+                fatal=True,
+            )
+        ]
+    if not stat.S_ISDIR(info.st_mode):
+        return [], [
+            Problem(
+                folder,
+                None,
+                None,
+                None,
+                "is a file, not a folder: no input is read from it",
+                f"make '{folder.name}' a folder and put the CSV or Excel files in it",
+                fatal=True,
+            )
+        ]
+    files: list[Path] = []
+    problems: list[Problem] = []
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as err:
+        return [], [_cannot_open(folder, err)]
+    for entry in entries:
+        if entry.name.startswith(("~$", ".")):
+            continue
+        path = folder / entry.name
+        if entry.is_symlink():
+            problems.append(
+                Problem(
+                    path,
+                    None,
+                    None,
+                    None,
+                    "is a symbolic link: links are not followed, the file it points to is not read",
+                    "copy the file itself into the folder",
+                    fatal=True,
+                )
+            )
+        elif entry.is_file(follow_symlinks=False) and path.suffix.lower() in (".csv", ".xlsx"):
+            files.append(path)
+    return files, problems
+
+
 def _files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(
-        p
-        for p in folder.iterdir()
-        if p.is_file() and p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
+    """The CSV and XLSX files of an input folder that are read (see :func:`_input_files`)."""
+    return _input_files(folder)[0]
+
+
+def _cannot_open(path: Path, err: OSError) -> Problem:
+    return Problem(
+        path, None, None, None, f"cannot be opened ({err.strerror})", "check the file's permissions", fatal=True
     )
 
 
@@ -596,13 +879,13 @@ def _cross_file_duplicates(
 
 
 def _checked_tables(
-    folder: Path, spec: TableSpec, check: Callable[[RawTable], list[Problem]]
+    folder: Path, spec: TableSpec, check: Callable[[RawTable], list[Problem]], limits: Limits | None = None
 ) -> tuple[list[RawTable], list[Problem]]:
     """Every file of ``folder`` read and checked; each table keeps only its rows without a problem."""
-    problems: list[Problem] = []
+    files, problems = _input_files(folder)
     tables = []
-    for path in _files(folder):
-        table, read_problems = read_raw(path, spec)
+    for path in files:
+        table, read_problems = read_raw(path, spec, limits=limits or DEFAULT_LIMITS)
         problems += read_problems
         if table is None:
             continue

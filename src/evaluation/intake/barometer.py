@@ -450,7 +450,11 @@ def load_barometer(dataset: Dataset, plan: Plan | None = None) -> tuple[pd.DataF
     """
     del plan
     return _remembered(
-        "barometer", dataset.path / "barometer", None, (_reference_state(),), lambda: _load_barometer(dataset)
+        "barometer",
+        dataset.path / "barometer",
+        None,
+        (_reference_state(), dataset.limits),
+        lambda: _load_barometer(dataset),
     )
 
 
@@ -467,7 +471,7 @@ def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
     def check(table: RawTable) -> list[Problem]:
         return _run_schema(schema, table, (), suggest, lambda frame: _barometer_keys(frame, codes))
 
-    tables, problems = _checked_tables(folder, BAROMETER, check)
+    tables, problems = _checked_tables(folder, BAROMETER, check, dataset.limits)
     types = {"year": "int64", "value": "float64", "vintage": "Int64", "sampled": "bool", "line": "int64"}
     # Typed before the concatenation: a file whose vintage column is blank would otherwise leave its
     # dtype to pandas' guess (deprecated for all-NA columns).

@@ -20,6 +20,7 @@ import pandas as pd
 from evaluation.intake._cache import _reference_state, _remembered
 from evaluation.intake._common import (
     _MESSAGES,
+    DEFAULT_LIMITS,
     MASKED,
     Problem,
     RawTable,
@@ -30,8 +31,8 @@ from evaluation.intake._common import (
     _date_kind,
     _date_or_none,
     _dmy_hint,
-    _files,
     _fold,
+    _input_files,
     _or_text,
     _run_schema,
     _serial_hint,
@@ -1005,7 +1006,7 @@ def load_cohorts(
         "cohorts",
         dataset.path / "cohorts",
         plan,
-        (today, key_digest, _reference_state()),
+        (today, key_digest, _reference_state(), dataset.limits),
         lambda: _load_cohorts(dataset, plan, today),
     )
 
@@ -1022,11 +1023,11 @@ def _load_cohorts(dataset: Dataset, plan: Plan, today: date) -> tuple[pd.DataFra
     def suggest(key: str, value: object) -> str:
         return _suggest_programme(value, sheets) if key == "unknown_programme" else _suggest_qpv(value, names)
 
-    problems: list[Problem] = []
+    files, problems = _input_files(folder)
     frames = []
     bases: dict[tuple[str, int], str] = {}
-    for path in _files(folder):
-        table, read_problems = read_raw(path, COHORTS, private=True)
+    for path in files:
+        table, read_problems = read_raw(path, COHORTS, private=True, limits=dataset.limits or DEFAULT_LIMITS)
         problems += read_problems
         if table is None:
             continue

@@ -12,6 +12,7 @@ from evaluation.config import PLAN_YEARS
 from evaluation.intake._cache import _remembered
 from evaluation.intake._common import (
     _MESSAGES,
+    Limits,
     Problem,
     RawTable,
     TableSpec,
@@ -229,7 +230,12 @@ def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazi
             ),
             "year": pa.Column(
                 object,
-                [check(_is_year, "not_a_year", True), check(_in_horizon, "year_outside_plan", True)],
+                # ignore_na=False: an empty Excel cell (or a formula without a cached value) is None,
+                # which pandera would otherwise skip, and the row would reach the typed table yearless.
+                [
+                    pa.Check(_is_year, error="not_a_year", element_wise=True, ignore_na=False),
+                    check(_in_horizon, "year_outside_plan", True),
+                ],
                 nullable=True,
             ),
             "value": pa.Column(object, [check(_is_number, "not_a_number", True)], nullable=True),
@@ -291,7 +297,7 @@ def _spending_schema(plan: Plan):  # noqa: ANN202
             "year": pa.Column(
                 object,
                 [
-                    pa.Check(_is_year, error="not_a_year", element_wise=True),
+                    pa.Check(_is_year, error="not_a_year", element_wise=True, ignore_na=False),
                     pa.Check(_in_horizon, error="year_outside_plan", element_wise=True),
                 ],
                 nullable=True,
@@ -376,12 +382,12 @@ def _spending_rows(table: RawTable) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=SPENDING_COLUMNS)
 
 
-def _load(folder: Path, spec: TableSpec, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
+def _load(folder: Path, spec: TableSpec, plan: Plan, limits: Limits | None) -> tuple[pd.DataFrame, list[Problem]]:
     if spec.kind == "monitoring":
         schema, choices = _monitoring_schema(plan), [i.id for i in plan.indicators()]
     else:
         schema, choices = _spending_schema(plan), [s.id for s in plan.engagements]
-    tables, problems = _checked_tables(folder, spec, lambda table: _run_schema(schema, table, choices))
+    tables, problems = _checked_tables(folder, spec, lambda table: _run_schema(schema, table, choices), limits)
     frames = [_monitoring_rows(t, plan) if spec.kind == "monitoring" else _spending_rows(t) for t in tables]
     columns = MONITORING_COLUMNS if spec.kind == "monitoring" else SPENDING_COLUMNS
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
@@ -404,10 +410,14 @@ def load_monitoring(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Pr
     denominator, status (provisional / estimated / final / None), source, comment, file, line.
     """
     folder = dataset.path / "monitoring"
-    return _remembered("monitoring", folder, plan, (), lambda: _load(folder, MONITORING, plan))
+    return _remembered(
+        "monitoring", folder, plan, (dataset.limits,), lambda: _load(folder, MONITORING, plan, dataset.limits)
+    )
 
 
 def load_spending(dataset: Dataset, plan: Plan) -> tuple[pd.DataFrame, list[Problem]]:
     """Spending of every file of ``spending/``: engagement, year, amount_eur, funder, comment, file, line."""
     folder = dataset.path / "spending"
-    return _remembered("spending", folder, plan, (), lambda: _load(folder, SPENDING, plan))
+    return _remembered(
+        "spending", folder, plan, (dataset.limits,), lambda: _load(folder, SPENDING, plan, dataset.limits)
+    )
