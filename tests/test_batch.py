@@ -87,8 +87,12 @@ def stable_package(monkeypatch):
 
 
 @pytest.fixture
-def mini_data(tmp_path: Path) -> Path:
-    """A data folder with no input file: every report and table still runs (empty monitoring)."""
+def mini_data(tmp_path: Path, monkeypatch) -> Path:
+    """A data folder with no input file: every report and table still runs (empty monitoring).
+
+    The tests' notebooks are written under ``tmp_path``: it stands for ``notebooks/`` (run plans
+    run only the notebooks of that folder)."""
+    monkeypatch.setattr(reports, "NOTEBOOKS_DIR", tmp_path)
     folder = tmp_path / "data"
     folder.mkdir()
     _write(folder / "dataset.yaml", "name: mini\ndemo: true\nprovenance: test\n")
@@ -527,8 +531,12 @@ def test_killed_batch_leaves_previous_reports_intact(tmp_path, mini_data, stable
     _notebook(slow, 'year: int = 2021\ndata_dir: str = ""\npause: float = 60', "import time\ntime.sleep(pause)")
     log = out / "2021" / "logs" / "lent" / "rapport.log"
     log.unlink()
+    run = (  # `evaluation run`, with tmp_path standing for notebooks/ as in this process (mini_data)
+        "import sys; from pathlib import Path; from evaluation import reports; from evaluation.cli import main; "
+        f"reports.NOTEBOOKS_DIR = Path({str(tmp_path)!r}); sys.exit(main(sys.argv[1:]))"
+    )
     process = subprocess.Popen(
-        [sys.executable, "-m", "evaluation.cli", *argv],
+        [sys.executable, "-c", run, *argv],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,

@@ -12,6 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from evaluation import reports
 from evaluation.cli import main
 from evaluation.config import PARAMS_DIR, PLAN_YEARS
 from evaluation.plan import load_plan
@@ -454,7 +455,8 @@ def test_invalid_yaml(tmp_path, notebooks):
 # The command
 
 
-def test_run_stops_before_any_kernel_with_exit_2(tmp_path, notebooks, capsys):
+def test_run_stops_before_any_kernel_with_exit_2(tmp_path, notebooks, capsys, monkeypatch):
+    monkeypatch.setattr(reports, "NOTEBOOKS_DIR", notebooks)  # run plans run only its notebooks
     path = _plan_file(
         tmp_path,
         """

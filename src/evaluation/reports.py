@@ -48,6 +48,15 @@ which are about persons, are never written there. See :func:`evaluation.intake._
 second run into the same folder stops at once (exit status 2) naming the first. The system drops
 the lock when the process ends, even killed: it never goes stale.
 
+**A folder of its own.** ``--out`` may not be a filesystem root, a system folder or the home folder
+itself, and ``OUT/<year>`` may not hold files that no run of this tool wrote (no ``manifest.json`` of
+ours) nor a symbolic link anywhere (:func:`_check_year_folder`). What the run creates there is
+created without following links: the lock with ``O_NOFOLLOW`` (a plain file only), the shared-inputs
+folder by ``mkdir`` (a link in its place is removed by its name), temporary files by ``mkstemp``.
+A write refused by the system (full disk) stops the run with a message naming the file. Kernel
+folders left in the temporary folder by killed runs are removed at the next start
+(:func:`remove_stale_kernel_folders`).
+
 **Cache.** A report is not run again when its *cache key* equals the one recorded in the previous
 manifest with status ``ok`` (or ``cached``) and its HTML and notebook are still there. The key is the
 SHA-256 of: the notebook's code cells (:func:`evaluation.runplan.notebook_code_sha256`; outputs and
@@ -63,7 +72,9 @@ kernel and imports neither papermill nor pandas.
 **Manifest.** ``OUT/<year>/manifest.json`` is the journal of the run, written atomically: when the
 run starts (the reports about to run are written with status ``running`` and no key, so that a
 killed run cannot leave a half-made report looking current: the next run makes it again), after
-every report, and at the end. It holds the run (``started``, ``finished``, ``duration_s``, ``jobs``,
+every report (with that report's cache key: a killed run resumes after the reports it finished),
+and at the end; the index is written too when the run stops part-way. It holds the run
+(``started``, ``finished``, ``duration_s``, ``jobs``,
 ``only``, ``force``, ``counts`` per status), the package (``version``, ``fingerprint``), the run plan,
 the data folder (``path``, ``name``, ``demo``), ``inputs``: the SHA-256 of every input file and of
 all of them, the check of the inputs (``validation``), the tables written (``tables``), the plan-wide
@@ -94,6 +105,7 @@ import queue
 import re
 import shutil
 import signal
+import stat
 import sys
 import tempfile
 import threading
@@ -138,6 +150,7 @@ __all__ = [
     "input_hashes",
     "package_fingerprint",
     "default_jobs",
+    "remove_stale_kernel_folders",
 ]
 
 _HIDDEN_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag"}
@@ -470,6 +483,58 @@ def _setup_source(preload: str) -> str:
     )
 
 
+#: Temporary folder of a warm kernel (its connection file and sockets), and the file naming its run.
+_KERNEL_FOLDER_PREFIX = "evaluation-kernel-"
+_KERNEL_FOLDER_OWNER = "run.pid"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def remove_stale_kernel_folders(before: float, folder: Path | None = None) -> list[Path]:
+    """Remove the kernel folders that killed runs left in the temporary folder; returns them.
+
+    Only ours: folders (not links) named ``evaluation-kernel-*``, owned by this user, last changed
+    before ``before`` (a time stamp, the start of this run), and whose run (``run.pid``) is not a
+    live process. A run killed with ``kill -9`` cannot remove its own.
+    """
+    base = Path(folder or tempfile.gettempdir())
+    removed = []
+    try:
+        names = [n for n in os.listdir(base) if n.startswith(_KERNEL_FOLDER_PREFIX)]
+    except OSError:
+        return removed
+    for name in names:
+        path = base / name
+        try:
+            info = os.lstat(path)
+        except OSError:
+            continue
+        if not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid() or info.st_mtime >= before:
+            continue
+        try:
+            pid = int((path / _KERNEL_FOLDER_OWNER).read_text(encoding="utf-8").strip())
+        except (OSError, ValueError):
+            pid = None  # a folder of an older version, or of a run killed before it wrote its pid
+        if pid is not None and (pid == os.getpid() or _pid_alive(pid)):
+            continue
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
+
+
+def _no_follow(path: str, flags: int) -> int:
+    """``open``'s opener for the run's own files (logs): never through a link planted in their place."""
+    return os.open(path, flags | os.O_NOFOLLOW, 0o666)
+
+
 class KernelLost(RuntimeError):
     """The worker's kernel died or stopped answering."""
 
@@ -493,14 +558,17 @@ class _WarmKernel:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
-        self._folder = tempfile.mkdtemp(prefix="evaluation-kernel-")
+        self._folder = tempfile.mkdtemp(prefix=_KERNEL_FOLDER_PREFIX)
+        with open(os.path.join(self._folder, _KERNEL_FOLDER_OWNER), "x", encoding="utf-8") as owner:
+            owner.write(f"{os.getpid()}\n")  # so that a later run leaves the folder of a live run alone
         options: dict[str, Any] = {"kernel_name": _KERNEL_NAME}
         if os.name == "posix":  # Unix sockets: no port to race for between kernels starting together
             options |= {"transport": "ipc", "ip": os.path.join(self._folder, "kernel")}
         self.km = AsyncKernelManager(**options)
         self.km.connection_file = os.path.join(self._folder, "connection.json")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = open(self.log_path, "a", encoding="utf-8")  # noqa: SIM115 - open as long as the kernel
+        # Open as long as the kernel runs.
+        self._log = open(self.log_path, "a", encoding="utf-8", opener=_no_follow)  # noqa: SIM115
         self._log.write(f"{_now()} starting kernel {self.number}\n")
         self._log.flush()
         run_sync(self.km.start_kernel)(
@@ -766,7 +834,8 @@ class KernelPool:
     def _run(self, kernel: _WarmKernel, job: ReportJob) -> ReportResult:
         started, clock = _now(), time.perf_counter()
         job.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(job.log_path, "w", encoding="utf-8", buffering=1) as log:  # line-buffered: tail -f works
+        # Line-buffered: tail -f works.
+        with open(job.log_path, "w", encoding="utf-8", buffering=1, opener=_no_follow) as log:
             self._router.files[threading.get_ident()] = log
             try:
                 log.write(
@@ -830,7 +899,7 @@ class KernelPool:
 
             cell, cell_error = _failing_cell(notebook)
             error = cell_error if error and cell_error else error
-            atomic_write_text(job.ipynb_path, nbformat.writes(notebook))
+            _write_output(job.ipynb_path, nbformat.writes(notebook))
             try:
                 page = export_html(notebook, job.title, failure=error)
             except Exception as err:  # noqa: BLE001
@@ -838,7 +907,7 @@ class KernelPool:
                 error = error or f"HTML export failed: {err}"
         else:
             page = _error_page(job.title, error or "aucun carnet produit")
-        atomic_write_text(job.html_path, page)
+        _write_output(job.html_path, page)
         return ReportResult(
             job,
             "failed" if error else "ok",
@@ -995,8 +1064,25 @@ def _read_manifest(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def _write_output(path: Path, text: str) -> None:
+    """:func:`~evaluation.io.atomic_write_text`, with a failure that names the file.
+
+    A write refused by the system (a full disk, a quota, no permission) otherwise ends in "No space
+    left on device" alone: raises :class:`UsageError` (exit status 2) naming ``path`` and the fix.
+    """
+    try:
+        atomic_write_text(path, text)
+    except OSError as err:
+        fix = (
+            "free some space on that disk, or give another --out"
+            if err.errno in (errno.ENOSPC, errno.EDQUOT)
+            else "check the folder's permissions, or give another --out"
+        )
+        raise UsageError(f"{_display_path(path)}: cannot be written: {err.strerror or err} ({fix})") from err
+
+
 def _write_manifest(path: Path, manifest: Mapping[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n")
+    _write_output(path, json.dumps(manifest, ensure_ascii=False, indent=2, default=str) + "\n")
 
 
 def _dispatch_order(jobs: Sequence[ReportJob], previous: Mapping[str, Mapping[str, Any]]) -> list[ReportJob]:
@@ -1034,14 +1120,17 @@ def run_batch(
     """
     clock = time.perf_counter()
     started = _now()
+    remove_stale_kernel_folders(time.time())
     spare_iri_checker()  # before anything imports nbformat: 2 s less of start-up
     path = run_plan_file or run_plan_path(year)
-    run_plan = load_run_plan(path, plan)
+    run_plan = load_run_plan(path, plan, notebooks_dir=NOTEBOOKS_DIR)  # read now: tests point it elsewhere
     if run_plan_file is None and run_plan.year != year:
         raise UsageError(f"{_display_path(path)}: its 'year' is {run_plan.year}, not {year}")
     year = run_plan.year
     selected = run_plan.select(only, plan)
     root = out_dir / str(year)
+    _check_out_dir(out_dir)
+    _check_year_folder(root)
     with _RunLock(root) as lock:
         try:
             return _run_locked(
@@ -1061,6 +1150,91 @@ def run_batch(
         except (RunPlanError, RunPlanErrors):
             lock.discard_if_empty()
             raise
+
+
+#: Folders that hold the system: ``--out`` may be none of them, nor anything under the first set.
+_SYSTEM_TREES = ("bin", "boot", "dev", "etc", "lib", "lib32", "lib64", "libx32", "proc", "sbin", "sys", "usr")
+_SYSTEM_FOLDERS = ("home", "media", "mnt", "opt", "root", "run", "srv", "tmp", "var", "Users", "Volumes")
+#: What a run leaves in ``OUT/<year>`` before its manifest exists (a run killed at its start).
+_RUN_FILES = (".verrou", ".entrees-verifiees")
+
+
+def _check_out_dir(out_dir: Path) -> None:
+    """Refuse an ``--out`` that is a filesystem root, a system folder or the home folder itself.
+
+    ``OUT/<year>`` is made inside ``--out``, and the run then owns that folder: given ``/`` as root,
+    it wrote ``/2021``. Raises :class:`UsageError` (exit status 2).
+    """
+    folder = Path(os.path.abspath(out_dir))
+    with contextlib.suppress(OSError):
+        folder = folder.resolve()
+    parts = folder.parts[1:]
+    system = (
+        not parts
+        or parts[0] in _SYSTEM_TREES
+        or (len(parts) == 1 and parts[0] in _SYSTEM_FOLDERS)
+        or folder == Path.home().resolve()
+        or (folder.is_dir() and os.path.ismount(folder))
+    )
+    if system:
+        raise UsageError(
+            f"--out {out_dir}: a filesystem root or system folder; give a folder of its own for the "
+            "deliverables (e.g. --out ~/livrables-evaluation)"
+        )
+
+
+def _is_our_manifest(path: Path, year: int | None) -> bool:
+    try:
+        with open(path, "rb", opener=lambda p, f: os.open(p, f | os.O_NOFOLLOW)) as handle:
+            data = json.loads(handle.read(64 << 20))
+    except (OSError, ValueError):
+        return False
+    return (
+        isinstance(data, dict)
+        and data.get("format") == 1
+        and isinstance(data.get("package"), dict)
+        and data["package"].get("name") == "evaluation"
+        and (year is None or data.get("year") == year)
+    )
+
+
+def _check_year_folder(root: Path) -> None:
+    """Refuse an ``OUT/<year>`` that a run could not write safely (:class:`UsageError`, exit 2).
+
+    - a symbolic link anywhere in it (the folder itself included): a planted ``.verrou`` link made a
+      run empty the file it pointed to, a planted ``.entrees-verifiees`` link had its target chmod
+      700 and filled; the run never writes through a link;
+    - files that no run of this tool wrote (no ``manifest.json`` of ours): the run would mix its
+      reports with them and replace those of the same name.
+    """
+    if os.path.islink(root):
+        raise UsageError(
+            f"{_display_path(root)}: a symbolic link (to {os.readlink(root)}); the run never writes through "
+            "a link: remove it, or give another --out"
+        )
+    if not os.path.lexists(root):
+        return
+    if not root.is_dir():
+        raise UsageError(f"{_display_path(root)}: not a folder; remove it, or give another --out")
+    for folder, dirs, files in os.walk(root, onerror=None, followlinks=False):
+        for name in sorted(dirs + files):
+            path = Path(folder) / name
+            if os.path.islink(path):
+                raise UsageError(
+                    f"{_display_path(path)}: a symbolic link (to {os.readlink(path)}) in the output folder; "
+                    "the run never writes through a link: remove it, or give another --out"
+                )
+    foreign = sorted(p.name for p in root.iterdir() if p.name not in _RUN_FILES)
+    if foreign and not _is_our_manifest(root / MANIFEST_NAME, _year_of(root)):
+        shown = ", ".join(foreign[:3]) + (f" (+{len(foreign) - 3})" if len(foreign) > 3 else "")
+        raise UsageError(
+            f"{_display_path(root)}: holds files that no 'evaluation run' wrote ({shown}; no {MANIFEST_NAME} "
+            "of this tool); give --out an empty or new folder, or move these files away"
+        )
+
+
+def _year_of(root: Path) -> int | None:
+    return int(root.name) if root.name.isdigit() else None
 
 
 class _RunLock:
@@ -1087,8 +1261,10 @@ class _RunLock:
         except ImportError:  # pragma: no cover - not POSIX
             return self
         path = self.root / self.NAME
+        if self.root.is_symlink():  # made between the check of the folder and now
+            raise UsageError(f"{_display_path(self.root)}: a symbolic link; remove it, or give another --out")
         while True:
-            handle = open(path, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
+            handle = self._open(path)
             try:
                 fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError as err:
@@ -1108,7 +1284,7 @@ class _RunLock:
                     f"({holder or 'its process is not named'}); wait for it to end, or give another --out"
                 ) from None
             try:  # the file may have been removed by the run that held it before: lock the one in place
-                if os.fstat(handle.fileno()).st_ino == os.stat(path).st_ino:
+                if os.fstat(handle.fileno()).st_ino == os.lstat(path).st_ino:
                     break
             except OSError:
                 pass
@@ -1119,6 +1295,27 @@ class _RunLock:
         handle.flush()
         self._handle = handle
         return self
+
+    def _open(self, path: Path) -> TextIO:
+        """The lock file, created if need be, never through a link (``O_NOFOLLOW``), and only a
+        plain file of one name (not a device, a pipe, or a hard link to another file)."""
+        flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags, 0o644)
+        except OSError as err:
+            if err.errno == errno.ELOOP:
+                raise UsageError(
+                    f"{_display_path(path)}: a symbolic link where the run keeps its lock; the run never writes "
+                    "through a link: remove it, or give another --out"
+                ) from None
+            raise
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+            os.close(fd)
+            raise UsageError(
+                f"{_display_path(path)}: not a plain file of the run (its lock); remove it, or give another --out"
+            )
+        return open(fd, "a+", encoding="utf-8")  # noqa: SIM115 - held for the whole run
 
     def discard_if_empty(self) -> None:
         """Remove the folders made for a run stopped before writing anything."""
@@ -1258,12 +1455,12 @@ def _run_locked(
     pool = None
     n_workers = min(jobs or default_jobs(), len(to_run))
     manifest["jobs"] = n_workers
-    _write_manifest(manifest_path, manifest)  # the journal: the reports to run have lost their key
     if progress is not None:
         progress.begin(len(to_run), cached=len(results))
     shared = _SharedInputs(root)
     shared.clear()  # a killed run's leftovers (the lock is held)
     try:
+        _write_manifest(manifest_path, manifest)  # the journal: the reports to run have lost their key
         if to_run:
             shared.open()  # before the kernels start: they inherit the environment
             pool = KernelPool(n_workers, log_dir=root / "logs", preload=_preload_source({j.notebook for j in to_run}))
@@ -1293,7 +1490,11 @@ def _run_locked(
                     continue
                 result: ReportResult = event[1]
                 results[result.job.name] = result
-                entries[result.job.name].update(_result_fields(result, root))
+                entry = entries[result.job.name]
+                entry.update(_result_fields(result, root))
+                if result.status == "ok" and entry.get("pending_key"):
+                    # its key now, not at the end: a run killed later resumes after this report
+                    entry["cache_key"] = entry.pop("pending_key")
                 manifest["reports"] = list(entries.values())
                 _write_manifest(manifest_path, manifest)
                 if progress is not None:
@@ -1307,8 +1508,9 @@ def _run_locked(
         for entry in entries.values():
             if entry["status"] == "running":
                 entry.update(status="failed", error=reason, finished=_now())
-        _finish(manifest, entries, clock, manifest_path)
-        with contextlib.suppress(Exception):
+        with contextlib.suppress(Exception):  # the disk may be full: the first failure is the one to tell
+            _finish(manifest, entries, clock, manifest_path)
+        with contextlib.suppress(Exception):  # the index, even for a run stopped part-way
             write_index(manifest, out_dir=out_dir, plan=plan)
         raise
     finally:
@@ -1341,14 +1543,32 @@ class _SharedInputs:
         self._before: str | None = None
 
     def clear(self) -> None:
-        """Remove what a killed run left (call it with the run lock held)."""
-        shutil.rmtree(self.folder, ignore_errors=True)
+        """Remove what a killed run left (call it with the run lock held): a folder with its content,
+        anything else (a link planted there) by its name only, never what it points to."""
+        try:
+            info = os.lstat(self.folder)
+        except FileNotFoundError:
+            return
+        if stat.S_ISDIR(info.st_mode):
+            shutil.rmtree(self.folder, ignore_errors=True)  # removes links inside, never follows them
+        else:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.folder)
 
     def open(self) -> None:
         from evaluation.intake import SHARED_INPUTS_ENV
 
-        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)  # cleared at the start of the run
-        os.chmod(self.folder, 0o700)  # whatever the umask
+        try:  # created by this run, exclusively: never an existing folder or a link
+            os.mkdir(self.folder, 0o700)
+        except FileExistsError:
+            raise UsageError(
+                f"{_display_path(self.folder)}: appeared while the run held its lock; remove it and run again"
+            ) from None
+        fd = os.open(self.folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        try:
+            os.fchmod(fd, 0o700)  # whatever the umask
+        finally:
+            os.close(fd)
         self._before = os.environ.get(SHARED_INPUTS_ENV)
         os.environ[SHARED_INPUTS_ENV] = str(self.folder)
         self._open = True
@@ -1632,7 +1852,7 @@ détail du passage dans <a href="{MANIFEST_NAME}">{MANIFEST_NAME}</a>.</small></
 </body></html>
 """
     path = root / "index.html"
-    atomic_write_text(path, page)
+    _write_output(path, page)
     return path
 
 

@@ -31,6 +31,10 @@ notebook exists, every parameter given is declared, has the declared type (``int
 parameter declared without a default (``programme: str`` with no ``= ...``) is given, and the
 notebook declares ``data_dir``. Each problem is one line naming the file, the line, the entry and
 the parameter (:class:`RunPlanError`, exit status 2).
+
+A run plan executes code, so it may name only notebooks of ``notebooks/``: a path that leads out of
+it (absolute, with ``..``, or through a symbolic link) is refused. Titles are filled by plain
+substitution of ``{item}`` and ``{title}``; a format spec, conversion, attribute or index is refused.
 """
 
 from __future__ import annotations
@@ -320,17 +324,62 @@ def _sheet_title(sheet: Any) -> str:
 
 
 def _title(template: str, path: Path, line: int | None, kind: str, **values: object) -> str:
-    """``template`` with ``{item}`` (and ``{title}``, the sheet's title) replaced."""
-    try:
-        return template.format(**values)
-    except (KeyError, IndexError, ValueError) as err:
-        raise RunPlanError(
-            f"'title' {template!r} cannot be filled ({type(err).__name__}: {err})",
+    """``template`` with ``{item}`` (and ``{title}``, the sheet's title) replaced.
+
+    Plain substitution only: a field with a format spec, a conversion, an attribute or an index
+    (``{item:>99999999999}``, ``{item!r}``, ``{item.x}``) is a run-plan error, so that a title
+    cannot ask :meth:`str.format` for gigabytes of padding or reach into an object.
+    """
+    import string
+
+    def refuse(reason: str) -> RunPlanError:
+        return RunPlanError(
+            f"'title' {template!r} cannot be filled ({reason})",
             path=path,
             line=line,
             entry=kind,
             hint="use {item} for the item, {title} for a sheet's title; double other braces",
-        ) from None
+        )
+
+    parts: list[str] = []
+    try:
+        fields = list(string.Formatter().parse(template))
+    except ValueError as err:
+        raise refuse(f"ValueError: {err}") from None
+    for literal, name, spec, conversion in fields:
+        parts.append(literal)
+        if name is None:
+            continue
+        if spec or conversion is not None:
+            shown = (f"!{conversion}" if conversion is not None else "") + (f":{spec}" if spec else "")
+            raise refuse(f"format spec {shown!r} not allowed")
+        if name not in values:
+            raise refuse(f"KeyError: {name!r}" if name.isidentifier() else f"field {{{name}}} not allowed")
+        parts.append(str(values[name]))
+    return "".join(parts)
+
+
+def _notebook_path(path: Path, notebooks_dir: Path, notebook: str, line: int | None, kind: str) -> Path:
+    """The notebook of an entry, resolved, and refused unless it lies in ``notebooks_dir``.
+
+    A run plan executes code: only the package's notebooks may be run, whatever the path written
+    (absolute, with ``..``, or through a symbolic link leading out of the folder).
+    """
+    folder = notebooks_dir.resolve()
+    resolved = (folder / notebook).resolve()
+    if not resolved.is_relative_to(folder):
+        raise RunPlanError(
+            f"'notebook' {notebook!r} is outside {_display_path(notebooks_dir)}/",
+            path=path,
+            line=line,
+            entry=kind,
+            value=notebook,
+            hint=(
+                f"a run plan runs only the notebooks of {notebooks_dir.name}/: name one, "
+                "e.g. notebook: engagement.ipynb"
+            ),
+        )
+    return resolved
 
 
 def _expand(
@@ -377,7 +426,8 @@ def _expand(
     title = entry.get("title")
     for_each = entry.get("for_each")
     target = entry.get("parameter")
-    common = {"kind": kind, "notebook": notebooks_dir / notebook, "line": line}
+    resolved = _notebook_path(path, notebooks_dir, notebook, _line(entry, "notebook"), kind)
+    common = {"kind": kind, "notebook": resolved, "line": line}
     if for_each is None:
         if target is not None:
             raise RunPlanError(
