@@ -40,6 +40,7 @@ from numpy.typing import ArrayLike
 
 from evaluation.employment_gap import _critical_value
 from evaluation.errors import UsageError
+from evaluation.survival_inputs import _entry_array, _float_array, _listed, _sort_with_flags
 
 __all__ = [
     "INCIDENCE_CURVE_COLUMNS",
@@ -53,39 +54,9 @@ INCIDENCE_CURVE_COLUMNS = ("time", "at_risk", "events", "competing", "censored",
 #: Columns of :func:`cumulative_incidence`, in order.
 INCIDENCE_COLUMNS = ("horizon_months", "estimate", "ci_lower", "ci_upper", "at_risk")
 
-#: At most this many positions are named in an error message; the rest are counted.
-_MAX_LISTED = 5
-
-
 # --------------------------------------------------------------------------------------------------
 # Input checks
 # --------------------------------------------------------------------------------------------------
-
-
-def _listed(positions: np.ndarray) -> str:
-    shown = ", ".join(str(p) for p in positions[:_MAX_LISTED])
-    more = f" and {positions.size - _MAX_LISTED} more" if positions.size > _MAX_LISTED else ""
-    return f"{shown}{more}"
-
-
-def _float_array(values: ArrayLike, name: str) -> np.ndarray:
-    """A 1-D float array of finite values; UsageError naming the positions of the others."""
-    if isinstance(values, pd.Series | pd.Index):
-        array = values.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        try:
-            array = np.asarray(values, dtype=float)
-        except (TypeError, ValueError) as err:
-            raise UsageError(f"{name} must be numbers ({err})") from err
-    if array.ndim != 1:
-        raise UsageError(f"{name} must be one-dimensional, got shape {array.shape}")
-    bad = np.flatnonzero(~np.isfinite(array))
-    if bad.size:
-        raise UsageError(
-            f"{name} has {bad.size} missing or infinite value(s) at position(s) {_listed(bad)} "
-            "(drop those rows or fill them before the estimate)"
-        )
-    return array
 
 
 def _kind_array(values: ArrayLike, size: int) -> np.ndarray:
@@ -104,22 +75,6 @@ def _kind_array(values: ArrayLike, size: int) -> np.ndarray:
             "(0 = censored, 1 = the outcome, 2, 3, ... = a competing event)"
         )
     return np.minimum(array, 2).astype(np.uint8)
-
-
-def _entry_array(entry: ArrayLike, durations: np.ndarray) -> np.ndarray:
-    """Entry times, each strictly before its duration (R refuses ``Surv(start, stop)`` with start >= stop)."""
-    array = _float_array(entry, "entry")
-    if array.size != durations.size:
-        raise UsageError(f"entry has {array.size} values but durations has {durations.size} (one per person)")
-    bad = np.flatnonzero(array >= durations)
-    if bad.size:
-        first = bad[0]
-        raise UsageError(
-            f"entry must be strictly before the duration: {bad.size} row(s) at position(s) {_listed(bad)}, "
-            f"e.g. entry {float(array[first])!r} >= duration {float(durations[first])!r} "
-            "(survival_data places an event on the day observation starts half a day after it)"
-        )
-    return array
 
 
 def _inputs(
@@ -144,20 +99,6 @@ def _horizon_array(horizons: Sequence[float]) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 # The estimator
 # --------------------------------------------------------------------------------------------------
-
-
-def _sort_with_flags(values: np.ndarray, flags: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """``values`` sorted, with the boolean ``flags`` carried along (the order within ties is irrelevant).
-
-    The idea of :func:`evaluation.cohorts.kaplan_meier` (not imported: no cycle): the IEEE 754 bit
-    patterns of non-negative doubles sort like the numbers and leave the sign bit free, so one sort of
-    64-bit integers carries a flag. Negative values fall back to ``argsort``.
-    """
-    if values.size and values.min() >= 0:
-        keys = np.sort((values.view(np.uint64) << np.uint64(1)) | flags.astype(np.uint64))
-        return (keys >> np.uint64(1)).view(np.float64), (keys & np.uint64(1)).astype(bool)
-    order = np.argsort(values)
-    return values[order], flags[order]
 
 
 def _loglog_interval(estimate: np.ndarray, variance: np.ndarray, z: float) -> tuple[np.ndarray, np.ndarray]:
