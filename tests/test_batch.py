@@ -15,7 +15,6 @@ import re
 import signal
 import subprocess
 import sys
-import textwrap
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -24,7 +23,8 @@ import nbformat
 import openpyxl
 import pandas as pd
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from batch_files import notebook as _notebook
+from batch_files import write as _write
 
 from evaluation import reports
 from evaluation.cli import main
@@ -38,19 +38,6 @@ from evaluation.tables import build_tables
 
 PLAN = load_plan()
 DEMO = load_dataset()
-KERNELSPEC = {"name": "python3", "language": "python", "display_name": "Python 3"}
-
-
-def _notebook(path: Path, parameters: str, *cells: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    code = [new_code_cell(parameters, metadata={"tags": ["parameters"]})] + [new_code_cell(c) for c in cells]
-    nbformat.write(new_notebook(cells=code, metadata={"kernelspec": KERNELSPEC}), path)
-    return path
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 def _manifest(root: Path) -> dict:

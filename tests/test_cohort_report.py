@@ -8,6 +8,7 @@ objects) solves linear programs over the microdata cells.
 
 from __future__ import annotations
 
+import html
 import json
 
 import numpy as np
@@ -20,6 +21,7 @@ from evaluation import cohort_release as cr
 from evaluation import cohorts as co
 from evaluation import views_cohort as vc
 from evaluation.cli import main
+from evaluation.formatting import format_number, format_pct
 from evaluation.intake import load_cohorts
 from evaluation.io import load_dataset
 from evaluation.plan import load_plan
@@ -308,6 +310,12 @@ def test_report_blocks_render_the_release(programme):
     ctx = vc.cohort_context(programme, YEAR)
     for block in (vc.entrants_block, vc.outcomes_block, vc.groups_block, vc.attrition_block, vc.targets_block):
         assert block(ctx).markup
+    # The rates table shows the release's programme-level figures, in French, with their intervals.
+    shown = vc.outcomes_block(ctx).markup
+    mine = ctx.release.rates[(ctx.release.rates["group_variable"] == cr.ALL) & ~ctx.release.rates["hidden"]]
+    for rate in mine.itertuples(index=False):
+        text = f"{format_pct(rate.estimate_pct, 1)} ({format_number(rate.ci_low_pct, 1)} à {format_number(rate.ci_high_pct, 1)})"
+        assert html.escape(text) in shown, (programme, rate)
     curve = ctx.release.curves[programme]
     assert np.allclose(curve["time"], np.round(curve["time"]))  # whole months, no exact dates
     assert list(curve.columns) == ["time", "estimate", "ci_lower", "ci_upper"]  # no count on the chart
@@ -352,6 +360,7 @@ def test_cli_cohorts_text_and_csv_from_a_folder_with_only_cohorts(capsys, tmp_pa
     assert main(["cohorts", "--year", "2021", "--data", str(tmp_path)]) == 0
     text = capsys.readouterr().out
     assert text.startswith("DONNÉES DE DÉMONSTRATION")
+    # Programme 12's 12-month rate, the release's cumulative incidence (test_published_rates_are_the_cumulative_incidence).
     assert "12         ensemble                    employment      12      300    37,5  32,0 à 43,1" in text
     assert any(line.split()[-1] == "s" for line in text.splitlines()[3:])
     assert main(["cohorts", "--year", "2021", "--data", str(tmp_path), "--format", "csv"]) == 0

@@ -9,29 +9,14 @@ from __future__ import annotations
 
 import errno
 import os
-import textwrap
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from batch_files import notebook as _notebook
+from batch_files import write as _write
 
 from evaluation import reports
 from evaluation.cli import main
-
-KERNELSPEC = {"name": "python3", "language": "python", "display_name": "Python 3"}
-
-
-def _notebook(path: Path, parameters: str, *cells: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    code = [new_code_cell(parameters, metadata={"tags": ["parameters"]})] + [new_code_cell(c) for c in cells]
-    nbformat.write(new_notebook(cells=code, metadata={"kernelspec": KERNELSPEC}), path)
-    return path
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 @pytest.fixture

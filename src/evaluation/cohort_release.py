@@ -169,14 +169,6 @@ class CohortRelease:
             log=self.log,
         )
 
-    def entrant_table(self, programme: str, table: str) -> pd.DataFrame:
-        """One two-way entrant table as displayed: rows x columns with the margins, NaN where hidden."""
-        part = self.entrants[(self.entrants["programme"] == programme) & (self.entrants["table"] == table)]
-        shown = part.pivot(index="row", columns="column", values="entrants")
-        rows = [r for r in dict.fromkeys(part["row"]) if r != TOTAL] + [TOTAL]
-        columns = [c for c in dict.fromkeys(part["column"]) if c != TOTAL] + [TOTAL]
-        return shown.reindex(index=rows, columns=columns)
-
 
 # --------------------------------------------------------------------------------------------------
 # Building the release
