@@ -24,6 +24,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evaluation.errors import EvaluationError, _display_path
@@ -319,7 +320,8 @@ def _too_many_rows(limits: Limits, line: int | None = None) -> _Unreadable:
     return _Unreadable(f"has more than {limits.max_rows} lines", _limit_hint("max_rows"), line=line)
 
 
-def _csv_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, list[str]]]:
+def _csv_grid(path: Path, limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:
+    """The cells of a CSV file as a grid (see :func:`_grid`), after the limits' checks."""
     with _open_input(path, limits) as handle:
         data = handle.read()
     if b"\x00" in data[:4096] or data[:2] == b"PK":
@@ -334,17 +336,20 @@ def _csv_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, li
         raise _Unreadable(
             f"has an unknown text encoding ({err.reason})", "save it as UTF-8 or Windows-1252 CSV"
         ) from err
+    del data
     first = next((line for line in text.splitlines() if line.strip()), "")
     delimiter = ";" if ";" in first else "\t" if "\t" in first else ","
-    # Checked on the raw line, before the csv module splits it: a line of 10 million separators
+    # Checked on the raw line, before any parser splits it: a line of 10 million separators
     # would otherwise become 10 million cells (a quoted separator counts here too: a bound).
     if first.count(delimiter) >= limits.max_columns:
         line = text[: text.find(first)].count("\n") + 1
         raise _Unreadable(
             f"has more than {limits.max_columns} cells on this line", _limit_hint("max_columns"), line=line
         )
+    if '"' not in text and "\x00" not in text:
+        return _unquoted_grid(text, delimiter, limits)
     try:
-        return _parse_csv(text, delimiter, limits, strict=True)
+        return _grid(_parse_csv(text, delimiter, limits, strict=True))
     except _OpenQuote as err:
         raise _Unreadable(
             'opens a quote (") that is never closed: every later line would be read into one cell',
@@ -353,7 +358,78 @@ def _csv_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, li
         ) from None
     except csv.Error:
         pass  # a stray quote inside a cell ('"abc"d'): read as the spreadsheet programs do
-    return _parse_csv(text, delimiter, limits, strict=False)
+    return _grid(_parse_csv(text, delimiter, limits, strict=False))
+
+
+def _unquoted_grid(text: str, delimiter: str, limits: Limits) -> pd.DataFrame:
+    """A CSV text without any quote: one physical line per row, split by pandas' C parser.
+
+    Without quotes no cell spans lines, so a row's number is its line's, as the csv module counts
+    them (``\\r\\n``, ``\\r`` and ``\\n`` end a line). The limits are checked on the lines first: only
+    the lines that could exceed one are split in Python.
+    """
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if not lines:
+        return pd.DataFrame(dtype=object)
+    if len(lines) > limits.max_rows:  # lines ended by a lone \r escape the byte count of \n
+        raise _too_many_rows(limits)
+    separators = np.fromiter((line.count(delimiter) for line in lines), dtype=np.int64, count=len(lines))
+    lengths = np.fromiter(map(len, lines), dtype=np.int64, count=len(lines))
+    for position in np.flatnonzero(separators >= limits.max_columns):
+        # Only blank cells may lie beyond the limit (a spreadsheet's trailing separators): checked on
+        # the text, and cut off, without splitting a line of millions of separators into cells.
+        line, cut = lines[position], -1
+        for _ in range(limits.max_columns):
+            cut = lines[position].find(delimiter, cut + 1)
+        if line[cut:].replace(delimiter, "").strip():
+            raise _Unreadable(
+                f"has more than {limits.max_columns} cells on this line",
+                _limit_hint("max_columns"),
+                line=int(position) + 1,
+            )
+        lines[position] = line[:cut]
+        separators[position] = limits.max_columns - 1
+        lengths[position] = cut
+    for position in np.flatnonzero(lengths > limits.max_cell_chars):
+        _check_cells(int(position) + 1, lines[position].split(delimiter), limits)
+    width = min(int(separators.max()) + 1, limits.max_columns)
+    grid = pd.read_csv(
+        io.StringIO("\n".join(lines) + "\n"),  # each line terminated: a last blank line stays a row
+        sep=delimiter,
+        header=None,
+        names=range(width),
+        usecols=range(width),
+        dtype=str,
+        na_filter=False,
+        keep_default_na=False,
+        skip_blank_lines=False,
+        quoting=csv.QUOTE_NONE,
+        engine="c",
+    ).astype(object)
+    if len(grid) != len(lines):  # never expected: a parser that merged or dropped a line would shift every line number
+        raise _Unreadable("could not be split into its lines", "save it again as CSV")
+    # A line shorter than the widest has no cell there (None, as the csv module gives no cell).
+    short = separators + 1 < width
+    if short.any():
+        positions = np.arange(width)
+        absent = short[:, None] & (positions[None, :] > separators[:, None])
+        grid = grid.mask(absent, None)
+    grid.index = pd.RangeIndex(1, len(lines) + 1)
+    return grid
+
+
+def _grid(rows: list[tuple[int, list[object]]]) -> pd.DataFrame:
+    """Rows ``(line, cells)`` as one frame of objects: index the line numbers, columns the positions
+    0, 1... of the widest row; a row shorter than that has None in the cells it lacks."""
+    width = max((len(cells) for _line, cells in rows), default=0)
+    return pd.DataFrame(
+        [cells + [None] * (width - len(cells)) for _line, cells in rows],
+        index=pd.Index([line for line, _cells in rows], dtype="int64"),
+        columns=range(width),
+        dtype=object,
+    )
 
 
 class _OpenQuote(Exception):
@@ -430,7 +506,7 @@ def _check_workbook_zip(handle: io.BufferedReader, limits: Limits) -> None:
     handle.seek(0)
 
 
-def _xlsx_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, list[object]]]:
+def _xlsx_grid(path: Path, limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:
     from openpyxl import load_workbook
 
     with _open_input(path, limits) as handle:
@@ -464,7 +540,7 @@ def _xlsx_rows(path: Path, limits: Limits = DEFAULT_LIMITS) -> list[tuple[int, l
                     raise _too_many_rows(limits, number)
                 _check_cells(number, row, limits)
                 rows.append((number, list(row)))
-            return rows
+            return _grid(rows)
         finally:
             book.close()
 
@@ -503,13 +579,14 @@ def read_raw(
     and cells beyond the header are not shown.
     """
     try:
-        rows = _xlsx_rows(path, limits) if path.suffix.lower() == ".xlsx" else _csv_rows(path, limits)
+        grid = _xlsx_grid(path, limits) if path.suffix.lower() == ".xlsx" else _csv_grid(path, limits)
     except _Unreadable as err:
         return None, [Problem(path, err.line, None, None, str(err), err.hint, fatal=True)]
     except OSError as err:
         return None, [_cannot_open(path, err)]
-    rows = [(line, cells) for line, cells in rows if not all(_blank(c) for c in cells)]
-    if not rows:
+    blank = {position: distinct_map(grid[position], _blank).astype(bool) for position in grid.columns}
+    filled = ~np.logical_and.reduce(list(blank.values())) if blank else np.zeros(len(grid), dtype=bool)
+    if not filled.any():
         return None, [
             Problem(
                 path,
@@ -520,7 +597,9 @@ def read_raw(
                 f"fill it with a header line ({', '.join(spec.required)}) and data, or remove it",
             )
         ]
-    header_line, header = rows[0]
+    rows = np.flatnonzero(filled)
+    header_line = int(grid.index[rows[0]])
+    header = list(grid.iloc[rows[0]])
     problems: list[Problem] = []
     columns: dict[int, str] = {}
     unknown = 0
@@ -566,27 +645,25 @@ def read_raw(
     if missing:
         return None, problems
     width = max(len(header) - next((i for i, c in enumerate(reversed(header)) if not _blank(c)), 0), 1)
-    for line, cells in rows[1:]:
-        extra = [c for c in cells[width:] if not _blank(c)]
-        if extra:
-            problems.append(
-                Problem(
-                    path,
-                    line,
-                    None,
-                    None if private else ", ".join(str(c) for c in extra),
-                    f"has {len(extra)} cell(s) more than the header",
-                    "a decimal comma in a ','-separated file splits the number: use ';' as separator or quote the number",
-                )
+    body = rows[1:]
+    beyond = [position for position in grid.columns if position >= width]
+    extra = np.logical_or.reduce([~blank[p][body] for p in beyond]) if beyond else np.zeros(len(body), dtype=bool)
+    for position in body[extra]:
+        cells = [c for c in grid.iloc[position, width:] if not _blank(c)]
+        problems.append(
+            Problem(
+                path,
+                int(grid.index[position]),
+                None,
+                None if private else ", ".join(str(c) for c in cells),
+                f"has {len(cells)} cell(s) more than the header",
+                "a decimal comma in a ','-separated file splits the number: use ';' as separator or quote the number",
             )
-    records = {
-        line: {name: (cells[pos] if pos < len(cells) else None) for pos, name in columns.items()}
-        for line, cells in rows[1:]
-        if not any(not _blank(c) for c in cells[width:])
-    }
-    frame = pd.DataFrame.from_dict(
-        records, orient="index", columns=[n for n in columns.values() if n not in spec.ignored], dtype=object
-    )
+        )
+    kept = body[~extra]
+    names = {position: name for position, name in columns.items() if name not in spec.ignored}
+    frame = grid.iloc[kept, list(names)].set_axis(list(names.values()), axis=1).copy()
+    frame.index = pd.Index(grid.index[kept], dtype="int64")
     for name in spec.required + spec.optional:
         if name not in frame.columns:
             frame[name] = None
@@ -598,7 +675,109 @@ def read_raw(
 
 
 # --------------------------------------------------------------------------------------------------
-# Schemas (pandera, lazy): every check has a key, rendered as a message and a fix below.
+# Schemas: every check has a key, rendered as a message and a fix (:data:`_MESSAGES`).
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check of an input table, named by the key of its message in :data:`_MESSAGES`.
+
+    ``element_wise``: ``fn(cell) -> bool`` (True when the cell is right), called once per distinct
+    cell of the column, not once per row (a column of 500,000 cells holds a few hundred distinct
+    years, statuses or codes); ``ignore_na``: an empty cell (None or NaN) passes without a call.
+    Otherwise ``fn(frame) -> bool Series`` on the whole table (True for a right row), written with
+    whole-column operations.
+    """
+
+    fn: Callable
+    key: str
+    element_wise: bool = True
+    ignore_na: bool = True
+
+
+@dataclass(frozen=True)
+class Schema:
+    """The checks of each column of a kind of table, and the checks across columns."""
+
+    columns: dict[str, list[Check]]
+    checks: list[Check] = field(default_factory=list)
+
+    def failures(self, frame: pd.DataFrame) -> dict[str, np.ndarray]:
+        """Check key -> boolean mask of the rows that fail it (every check run: all problems at once)."""
+        failing: dict[str, np.ndarray] = {}
+        for column, checks in self.columns.items():
+            values = frame[column].to_numpy(dtype=object)
+            for check in checks:
+                passed = distinct_map(values, check.fn, skip_na=check.ignore_na, na_result=True)
+                failing[check.key] = failing.get(check.key, False) | ~passed.astype(bool)
+        for check in self.checks:
+            passed = np.asarray(check.fn(frame), dtype=bool)
+            failing[check.key] = failing.get(check.key, False) | ~passed
+        return failing
+
+
+def distinct_map(
+    values: np.ndarray | pd.Series, fn: Callable[[object], object], skip_na: bool = False, na_result: object = None
+) -> np.ndarray:
+    """``fn`` applied to each cell, computed once per distinct cell (an object array in the cells' order).
+
+    Cells are told apart by type as well as value (``1``, ``1.0`` and ``True`` are three cells: an
+    Excel column can hold all three, and the parsers treat them differently). ``skip_na``: empty
+    cells (None, NaN) get ``na_result`` without a call.
+    """
+    values = values.to_numpy(dtype=object) if isinstance(values, pd.Series) else values
+    out = np.empty(len(values), dtype=object)
+    if not len(values):
+        return out
+    na = pd.isna(values)
+    if pd.api.types.infer_dtype(values, skipna=True) in ("string", "empty"):
+        # Text cells only (every CSV): pandas hashes them in C.
+        codes, uniques = pd.factorize(values, use_na_sentinel=True)
+        results = np.empty(len(uniques) + 1, dtype=object)
+        for position, unique in enumerate(uniques):
+            results[position] = fn(unique)
+        results[-1] = na_result if skip_na else None
+        out[:] = results[codes]
+        if not skip_na and na.any():
+            for position in np.flatnonzero(na):
+                out[position] = fn(values[position])
+        return out
+    memo: dict[tuple[type, object], object] = {}
+    for position, value in enumerate(values):
+        if na[position]:
+            out[position] = na_result if skip_na else fn(value)
+            continue
+        key = (type(value), value)
+        if key not in memo:
+            memo[key] = fn(value)
+        out[position] = memo[key]
+    return out
+
+
+class ColumnCache:
+    """What the checks of one schema derive from a column (numbers, measures...), computed once per table.
+
+    The checks across columns of a table need the same parsed columns again and again; the cache
+    holds them for the last table seen (it keeps that table alive, and forgets it for the next).
+    """
+
+    def __init__(self) -> None:
+        self._frame: pd.DataFrame | None = None
+        self._values: dict[tuple[str, Callable], np.ndarray] = {}
+
+    def get(self, frame: pd.DataFrame, column: str, fn: Callable[[object], object]) -> np.ndarray:
+        """``fn`` of each cell of ``frame[column]`` (see :func:`distinct_map`)."""
+        if frame is not self._frame:
+            self._frame, self._values = frame, {}
+        key = (column, fn)
+        if key not in self._values:
+            self._values[key] = distinct_map(frame[column], fn)
+        return self._values[key]
+
+
+def mapped(series: pd.Series, fn: Callable[[object], object]) -> pd.Series:
+    """``series.map(fn)`` computed once per distinct cell (see :func:`distinct_map`)."""
+    return pd.Series(distinct_map(series, fn), index=series.index, dtype=object)
 
 
 def _is_number(value: object) -> bool:
@@ -658,11 +837,9 @@ def _or_text(parser: Callable[[object], object], value: object) -> object:
         return str(value).strip()
 
 
-def _check(fn: Callable, key: str, element_wise: bool = True, ignore_na: bool = True):  # noqa: ANN202
-    """A pandera check whose error is the key of :data:`_MESSAGES` (element-wise by default)."""
-    import pandera.pandas as pa
-
-    return pa.Check(fn, error=key, element_wise=element_wise, ignore_na=ignore_na)
+def _check(fn: Callable, key: str, element_wise: bool = True, ignore_na: bool = True) -> Check:
+    """A check whose key names its message in :data:`_MESSAGES` (element-wise by default)."""
+    return Check(fn, key, element_wise, ignore_na)
 
 
 def _non_negative(value: object) -> bool:
@@ -699,8 +876,8 @@ def _closest_code(text: str, names: dict[str, str]) -> str | None:
     return close[0] if close else None
 
 
-def _run_schema(  # noqa: ANN001
-    schema,
+def _run_schema(
+    schema: Schema,
     table: RawTable,
     choices: Iterable[str],
     suggest: Callable[[str, object], str] | None = None,
@@ -708,63 +885,75 @@ def _run_schema(  # noqa: ANN001
     details: Callable[[str, int, object], dict[str, str]] | None = None,
     masked: Collection[str] = (),
 ) -> list[Problem]:
-    """Problems of one table, sorted by line. ``suggest(check key, value)`` replaces the suggestion
-    among ``choices`` of an ``unknown_`` check; ``duplicate_keys`` gives each row's key when a
-    duplicate's first line must be found on canonical values rather than on the cells' text;
-    ``details(check key, line, value)`` gives more fields for the message and hint; the value of a
-    column of ``masked`` (a person key) is never copied into a problem: :data:`MASKED` stands for it."""
-    import pandera.pandas as pa
+    """Problems of one table, sorted by line, one per failing (line, check). ``suggest(check key,
+    value)`` replaces the suggestion among ``choices`` of an ``unknown_`` check; ``duplicate_keys``
+    gives each row's key, for a ``duplicate_`` check to name the first line with that key (required
+    when the schema has one); ``details(check key, line, value)`` gives more fields for the message
+    and hint; the value of a column of ``masked`` (a person key) is never copied into a problem:
+    :data:`MASKED` stands for it.
 
-    try:
-        schema.validate(table.frame, lazy=True)
-    except pa.errors.SchemaErrors as err:
-        cases = err.failure_cases
-    else:
+    Whole-column work: the messages' fields are filled per problem, but a suggestion is computed
+    once per distinct value and the first line of a duplicate from one grouping of the keys.
+    """
+    frame = table.frame
+    failing = {key: bad for key, bad in schema.failures(frame).items() if bad.any()}
+    if not failing:
         return []
-    problems = []
-    seen: set[tuple[int, str]] = set()
+    unknown = [key for key in failing if key not in _MESSAGES]
+    if unknown:  # a programming error: a check without a message would pass in silence
+        raise KeyError(f"checks without a message in _MESSAGES: {', '.join(unknown)}")
+    lines = frame.index.to_numpy()
+    first_line = None
+    if any(key.startswith("duplicate_") for key in failing):
+        if duplicate_keys is None:
+            raise ValueError("a duplicate check needs the rows' keys (duplicate_keys)")
+        keys = np.asarray(duplicate_keys(frame), dtype=object)
+        codes, _uniques = pd.factorize(keys)
+        firsts = pd.Series(lines).groupby(codes, sort=False).transform("first").to_numpy()
+        first_line = firsts
     choices = list(choices)
-    keys = duplicate_keys(table.frame) if duplicate_keys is not None else None
-    for case in cases.itertuples(index=False):
-        key = str(case.check)
-        line = case.index
-        if key not in _MESSAGES or line is None or (line, key) in seen:
-            continue
-        seen.add((line, key))
+    suggestions: dict[tuple[str, type, object], str] = {}
+
+    def suggestion(key: str, value: object) -> str:
+        memo = (key, type(value), value)
+        if memo not in suggestions:
+            suggestions[memo] = suggest(key, value) if suggest else _suggest(value, choices)
+        return suggestions[memo]
+
+    def ratio(position: int) -> str:
+        num = _number_or_nan(frame["numerator"].iat[position])
+        den = _number_or_nan(frame["denominator"].iat[position])
+        return f"{100 * num / den:.2f}".replace(".", ",")
+
+    problems = []
+    for key, bad in failing.items():
         column, message, hint = _MESSAGES[key]
-        value = table.frame.at[line, column] if column in table.frame.columns else None
-        if column in masked:
-            value = MASKED if not _blank(value) else None
-        extra = {"suggestion": "", "first": "", "ratio": ""}
-        if key.startswith("unknown_"):
-            extra["suggestion"] = suggest(key, value) if suggest else _suggest(value, choices)
-        if key.startswith("duplicate_") and keys is not None:
-            extra["first"] = str(int(keys.index[keys == keys[line]][0]))
-        elif key.startswith("duplicate_"):
-            extra["first"] = str(_first_duplicate(table.frame, line, key))
-        if key == "ratio_mismatch":
-            num = _number_or_nan(table.frame.at[line, "numerator"])
-            den = _number_or_nan(table.frame.at[line, "denominator"])
-            extra["ratio"] = f"{100 * num / den:.2f}".replace(".", ",")
-        if details is not None:
-            extra.update(details(key, int(line), value))
-        problems.append(Problem(table.path, int(line), column, value, message.format(**extra), hint.format(**extra)))
+        positions = np.flatnonzero(bad).tolist()
+        values = (
+            frame[column].to_numpy(dtype=object)[positions]
+            if column in frame.columns
+            else np.full(len(positions), None, dtype=object)
+        )
+        shown = [(MASKED if not _blank(v) else None) for v in values] if column in masked else list(values)
+        # Only the fields the message and hint name are computed, row by row.
+        fields = {name for name in ("suggestion", "first", "ratio") if "{" + name + "}" in message + hint}
+        for position, value, show in zip(positions, values, shown, strict=True):
+            line = int(lines[position])
+            if not fields and details is None:
+                problems.append(Problem(table.path, line, column, show, message, hint))
+                continue
+            extra = {"suggestion": "", "first": "", "ratio": ""}
+            if "suggestion" in fields and key.startswith("unknown_"):
+                extra["suggestion"] = suggestion(key, value)
+            if "first" in fields and first_line is not None:
+                extra["first"] = str(int(first_line[position]))
+            if "ratio" in fields:
+                extra["ratio"] = ratio(position)
+            if details is not None:
+                extra.update(details(key, line, value))
+            problems.append(Problem(table.path, line, column, show, message.format(**extra), hint.format(**extra)))
     problems.sort(key=lambda p: (p.line or 0, p.column or ""))
     return problems
-
-
-def _first_duplicate(frame: pd.DataFrame, line: int, key: str) -> int:
-    columns = ["indicator_id", "year"] if key == "duplicate_row" else ["engagement", "year", "funder"]
-
-    def normal(row: int, column: str) -> object:
-        value = frame.at[row, column]
-        return _year_or_none(value) if column == "year" else _fold(str(value)) if not _blank(value) else ""
-
-    target = tuple(normal(line, c) for c in columns)
-    for other in frame.index:
-        if tuple(normal(other, c) for c in columns) == target:
-            return int(other)
-    return line
 
 
 # --------------------------------------------------------------------------------------------------
@@ -891,8 +1080,8 @@ def _checked_tables(
             continue
         file_problems = check(table)
         problems += file_problems
-        bad_lines = {p.line for p in file_problems}
-        tables.append(RawTable(table.path, table.frame.loc[[i for i in table.frame.index if i not in bad_lines]]))
+        bad_lines = [p.line for p in file_problems]
+        tables.append(RawTable(table.path, table.frame.loc[~table.frame.index.isin(bad_lines)]))
     return tables, problems
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
 
+import numpy as np
 import pandas as pd
 
 from evaluation.intake._cache import _reference_state, _remembered
@@ -15,6 +16,7 @@ from evaluation.intake._common import (
     _MESSAGES,
     Problem,
     RawTable,
+    Schema,
     TableSpec,
     _blank,
     _check,
@@ -30,6 +32,8 @@ from evaluation.intake._common import (
     _run_schema,
     _valid,
     _year_or_none,
+    distinct_map,
+    mapped,
     parse_number,
 )
 from evaluation.io import Dataset
@@ -270,16 +274,14 @@ def _barometer_keys(frame: pd.DataFrame, codes: frozenset[str]) -> pd.Series:
         "sex": _parse_sex,
         "age_band": _parse_age_band,
     }
-    parts = [frame[column].map(lambda v, p=parser: str(_or_text(p, v))) for column, parser in parsers.items()]
+    parts = [mapped(frame[column], lambda v, p=parser: str(_or_text(p, v))) for column, parser in parsers.items()]
     keys = parts[0]
     for part in parts[1:]:
         keys = keys + "|" + part
     return keys
 
 
-def _barometer_schema(codes: frozenset[str]):  # noqa: ANN202
-    import pandera.pandas as pa
-
+def _barometer_schema(codes: frozenset[str]) -> Schema:
     def known_territory(value: object) -> bool:
         return _blank(value) or _valid(lambda v: _parse_territory(v, codes))(value)
 
@@ -287,64 +289,43 @@ def _barometer_schema(codes: frozenset[str]):  # noqa: ANN202
         year = _year_or_none(value)
         return year is None or BAROMETER_YEARS[0] <= year <= BAROMETER_YEARS[1]
 
-    def vintage_close(frame: pd.DataFrame) -> pd.Series:
-        years = [_year_or_none(v) for v in frame["year"]]
-        vintages = [_year_or_none(v) for v in frame["vintage"]]
-        return pd.Series(
+    def vintage_close(frame: pd.DataFrame) -> np.ndarray:
+        years = distinct_map(frame["year"], _year_or_none)
+        vintages = distinct_map(frame["vintage"], _year_or_none)
+        return np.array(
             [y is None or v is None or abs(y - v) <= _VINTAGE_SPAN for y, v in zip(years, vintages, strict=True)],
-            index=frame.index,
+            dtype=bool,
         )
 
     def not_duplicated(frame: pd.DataFrame) -> pd.Series:
         return ~_barometer_keys(frame, codes).duplicated(keep="first")
 
-    return pa.DataFrameSchema(
+    return Schema(
         {
-            "territory": pa.Column(
-                object,
-                [
-                    _check(lambda v: not _blank(v), "missing_territory", ignore_na=False),
-                    _check(known_territory, "unknown_territory"),
-                ],
-                nullable=True,
-            ),
-            "year": pa.Column(
-                object,
-                [_check(_is_year, "not_a_year", ignore_na=False), _check(in_years, "year_outside_barometer")],
-                nullable=True,
-            ),
-            "indicator": pa.Column(
-                object,
-                [
-                    _check(lambda v: not _blank(v), "missing_barometer_indicator", ignore_na=False),
-                    _check(lambda v: _blank(v) or _valid(_parse_indicator)(v), "unknown_barometer_indicator"),
-                ],
-                nullable=True,
-            ),
-            "sex": pa.Column(object, [_check(_valid(_parse_sex), "bad_sex")], nullable=True),
-            "age_band": pa.Column(object, [_check(_valid(_parse_age_band), "bad_age_band")], nullable=True),
-            "value": pa.Column(
-                object,
-                [
-                    _check(lambda v: not _blank(v), "missing_value", ignore_na=False),
-                    _check(_is_number, "not_a_number"),
-                    _check(_non_negative, "negative_value"),
-                ],
-                nullable=True,
-            ),
-            "source": pa.Column(
-                object, [_check(lambda v: not _blank(v), "missing_source", ignore_na=False)], nullable=True
-            ),
-            "vintage": pa.Column(
-                object, [_check(lambda v: _blank(v) or _is_year(v), "vintage_not_a_year")], nullable=True
-            ),
-            "sampled": pa.Column(object, [_check(_valid(_parse_sampled), "bad_sampled")], nullable=True),
+            "territory": [
+                _check(lambda v: not _blank(v), "missing_territory", ignore_na=False),
+                _check(known_territory, "unknown_territory"),
+            ],
+            "year": [_check(_is_year, "not_a_year", ignore_na=False), _check(in_years, "year_outside_barometer")],
+            "indicator": [
+                _check(lambda v: not _blank(v), "missing_barometer_indicator", ignore_na=False),
+                _check(lambda v: _blank(v) or _valid(_parse_indicator)(v), "unknown_barometer_indicator"),
+            ],
+            "sex": [_check(_valid(_parse_sex), "bad_sex")],
+            "age_band": [_check(_valid(_parse_age_band), "bad_age_band")],
+            "value": [
+                _check(lambda v: not _blank(v), "missing_value", ignore_na=False),
+                _check(_is_number, "not_a_number"),
+                _check(_non_negative, "negative_value"),
+            ],
+            "source": [_check(lambda v: not _blank(v), "missing_source", ignore_na=False)],
+            "vintage": [_check(lambda v: _blank(v) or _is_year(v), "vintage_not_a_year")],
+            "sampled": [_check(_valid(_parse_sampled), "bad_sampled")],
         },
         checks=[
             _check(vintage_close, "vintage_too_far", element_wise=False),
             _check(not_duplicated, "duplicate_barometer", element_wise=False),
         ],
-        strict=False,
     )
 
 

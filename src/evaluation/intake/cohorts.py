@@ -22,8 +22,10 @@ from evaluation.intake._common import (
     _MESSAGES,
     DEFAULT_LIMITS,
     MASKED,
+    Check,
     Problem,
     RawTable,
+    Schema,
     TableSpec,
     _blank,
     _check,
@@ -37,6 +39,7 @@ from evaluation.intake._common import (
     _run_schema,
     _serial_hint,
     _valid,
+    mapped,
     parse_date,
     read_raw,
 )
@@ -724,7 +727,7 @@ def _cohort_keys(frame: pd.DataFrame, sheets: Collection[str]) -> pd.Series:
     keys = [
         f"blank:{line}" if person is None else f"{person}|{_or_text(lambda v: _parse_programme(v, sheets), programme)}"
         for line, person, programme in zip(
-            frame.index, frame["person_id"].map(_person_text), frame["programme"], strict=True
+            frame.index, mapped(frame["person_id"], _person_text), frame["programme"], strict=True
         )
     ]
     return pd.Series(keys, index=frame.index)
@@ -732,17 +735,15 @@ def _cohort_keys(frame: pd.DataFrame, sheets: Collection[str]) -> pd.Series:
 
 def _row_dates(frame: pd.DataFrame) -> list[tuple[date | None, date | None, date | None, date | None]]:
     """``(entry, observation start as given, first employment, last contact)`` of each row; None when blank or bad."""
-    columns = [frame[c].map(_date_or_none) for c in _COHORT_DATES]
+    columns = [mapped(frame[c], _date_or_none) for c in _COHORT_DATES]
     return list(zip(*columns, strict=True))
 
 
-def _cohort_schema(sheets: Collection[str], codes: frozenset[str], today: date):  # noqa: ANN202
-    import pandera.pandas as pa
-
-    def present(key: str) -> pa.Check:
+def _cohort_schema(sheets: Collection[str], codes: frozenset[str], today: date) -> Schema:
+    def present(key: str) -> Check:
         return _check(lambda v: not _blank(v), key, ignore_na=False)
 
-    def dates(column: str) -> list[pa.Check]:
+    def dates(column: str) -> list[Check]:
         return [
             _check(lambda v: _date_kind(v) != "dmy", f"date_dmy_{column}"),
             _check(lambda v: _date_kind(v) != "serial", f"date_serial_{column}"),
@@ -757,65 +758,42 @@ def _cohort_schema(sheets: Collection[str], codes: frozenset[str], today: date):
         return ok
 
     def both(frame: pd.DataFrame, has: str, lacks: str) -> pd.Series:
-        return ~(~frame[has].map(_blank) & frame[lacks].map(_blank))
+        return ~(~mapped(frame[has], _blank).astype(bool) & mapped(frame[lacks], _blank).astype(bool))
 
     def not_duplicated(frame: pd.DataFrame) -> pd.Series:
         return ~_cohort_keys(frame, sheets).duplicated(keep="first")
 
-    def bad(rule: Callable[..., bool], key: str) -> pa.Check:
+    def bad(rule: Callable[..., bool], key: str) -> Check:
         return _check(rows(rule), key, element_wise=False)
 
-    return pa.DataFrameSchema(
+    return Schema(
         {
-            "person_id": pa.Column(object, [present("missing_person_id")], nullable=True),
-            "programme": pa.Column(
-                object,
-                [
-                    present("missing_programme"),
-                    _check(
-                        lambda v: _blank(v) or _valid(lambda x: _parse_programme(x, sheets))(v), "unknown_programme"
-                    ),
-                ],
-                nullable=True,
-            ),
-            "entry_date": pa.Column(object, [present("missing_entry_date"), *dates("entry_date")], nullable=True),
-            "observation_start": pa.Column(object, dates("observation_start"), nullable=True),
-            "qpv": pa.Column(
-                object,
-                [
-                    present("missing_qpv"),
-                    _check(lambda v: _blank(v) or _valid(lambda x: _parse_qpv(x, codes))(v), "unknown_qpv"),
-                ],
-                nullable=True,
-            ),
-            "sex": pa.Column(
-                object,
-                [present("missing_sex"), _check(lambda v: _blank(v) or _valid(_parse_cohort_sex)(v), "bad_cohort_sex")],
-                nullable=True,
-            ),
-            "age_band": pa.Column(
-                object,
-                [
-                    present("missing_cohort_age_band"),
-                    _check(lambda v: _blank(v) or _valid(_parse_cohort_age_band)(v), "bad_cohort_age_band"),
-                ],
-                nullable=True,
-            ),
-            "qualification": pa.Column(
-                object,
-                [
-                    present("missing_qualification"),
-                    _check(lambda v: _blank(v) or _valid(_parse_qualification)(v), "bad_qualification"),
-                ],
-                nullable=True,
-            ),
-            "first_employment_date": pa.Column(object, dates("first_employment_date"), nullable=True),
-            "employment_kind": pa.Column(
-                object, [_check(_valid(_parse_employment_kind), "bad_employment_kind")], nullable=True
-            ),
-            "last_contact_date": pa.Column(
-                object, [present("missing_last_contact_date"), *dates("last_contact_date")], nullable=True
-            ),
+            "person_id": [present("missing_person_id")],
+            "programme": [
+                present("missing_programme"),
+                _check(lambda v: _blank(v) or _valid(lambda x: _parse_programme(x, sheets))(v), "unknown_programme"),
+            ],
+            "entry_date": [present("missing_entry_date"), *dates("entry_date")],
+            "observation_start": dates("observation_start"),
+            "qpv": [
+                present("missing_qpv"),
+                _check(lambda v: _blank(v) or _valid(lambda x: _parse_qpv(x, codes))(v), "unknown_qpv"),
+            ],
+            "sex": [
+                present("missing_sex"),
+                _check(lambda v: _blank(v) or _valid(_parse_cohort_sex)(v), "bad_cohort_sex"),
+            ],
+            "age_band": [
+                present("missing_cohort_age_band"),
+                _check(lambda v: _blank(v) or _valid(_parse_cohort_age_band)(v), "bad_cohort_age_band"),
+            ],
+            "qualification": [
+                present("missing_qualification"),
+                _check(lambda v: _blank(v) or _valid(_parse_qualification)(v), "bad_qualification"),
+            ],
+            "first_employment_date": dates("first_employment_date"),
+            "employment_kind": [_check(_valid(_parse_employment_kind), "bad_employment_kind")],
+            "last_contact_date": [present("missing_last_contact_date"), *dates("last_contact_date")],
         },
         checks=[
             _check(lambda f: both(f, "first_employment_date", "employment_kind"), "kind_missing", element_wise=False),
@@ -851,7 +829,6 @@ def _cohort_schema(sheets: Collection[str], codes: frozenset[str], today: date):
             ),
             _check(not_duplicated, "duplicate_cohort", element_wise=False),
         ],
-        strict=False,
     )
 
 
@@ -1063,8 +1040,8 @@ def _load_cohorts(dataset: Dataset, plan: Plan, today: date) -> tuple[pd.DataFra
             for p in file_problems
         ]
         problems += sorted(key_problems + file_problems, key=lambda p: p.line or 0)
-        bad = {p.line for p in key_problems + file_problems}
-        kept = RawTable(table.path, frame.loc[[i for i in frame.index if i not in bad]])
+        bad = [p.line for p in key_problems + file_problems]
+        kept = RawTable(table.path, frame.loc[~frame.index.isin(bad)])
         frames.append(_cohort_rows(kept, frozenset(sheets), codes))
         bases.update({(path.name, line): label for line, label in basis.items()})
     frames = [f for f in frames if not f.empty]

@@ -6,15 +6,19 @@ import math
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from evaluation.config import PLAN_YEARS
 from evaluation.intake._cache import _remembered
 from evaluation.intake._common import (
     _MESSAGES,
+    Check,
+    ColumnCache,
     Limits,
     Problem,
     RawTable,
+    Schema,
     TableSpec,
     _blank,
     _checked_tables,
@@ -27,6 +31,8 @@ from evaluation.intake._common import (
     _parse_year,
     _run_schema,
     _year_or_none,
+    distinct_map,
+    mapped,
     parse_number,
 )
 from evaluation.io import Dataset
@@ -158,168 +164,135 @@ _MESSAGES.update(
 )
 
 
-def _monitoring_schema(plan: Plan):  # noqa: ANN202 - pandera type imported lazily
-    import pandera.pandas as pa
+def _monitoring_keys(frame: pd.DataFrame) -> pd.Series:
+    """``indicator|year`` of each row, the year as read (``2019``, ``2019,0`` and ``2 019`` are one year)."""
+    years = mapped(frame["year"], lambda v: str(_year_or_none(v)))
+    return mapped(frame["indicator_id"], lambda v: str(v).strip()) + "|" + years
 
+
+def _spending_keys(frame: pd.DataFrame) -> pd.Series:
+    """``engagement|year|funder`` of each row, on canonical ids, years and folded funder names."""
+    return (
+        mapped(frame["engagement"], lambda v: normalize_engagement_id(str(v)))
+        + "|"
+        + mapped(frame["year"], lambda v: str(_year_or_none(v)))
+        + "|"
+        + mapped(frame["funder"], lambda v: "" if _blank(v) else _fold(str(v)))
+    )
+
+
+def _monitoring_schema(plan: Plan) -> Schema:
     indicators = {i.id: i for i in plan.indicators()}
+    cache = ColumnCache()
 
-    def measure_of(ids: pd.Series) -> pd.Series:
-        return ids.map(
-            lambda v: indicators[str(v).strip()].measure if not _blank(v) and str(v).strip() in indicators else None
+    def measure(value: object) -> Measure | None:
+        return (
+            indicators[str(value).strip()].measure if not _blank(value) and str(value).strip() in indicators else None
         )
 
-    def effective_values(frame: pd.DataFrame) -> pd.Series:
+    def measures(frame: pd.DataFrame) -> np.ndarray:
+        return cache.get(frame, "indicator_id", measure)
+
+    def numbers(frame: pd.DataFrame, column: str) -> np.ndarray:
+        return cache.get(frame, column, _number_or_nan).astype(float)
+
+    def effective_values(frame: pd.DataFrame) -> np.ndarray:
         """The value, or 100 x numerator / denominator when the value is blank (what the reports will use)."""
-        values = frame["value"].map(_number_or_nan)
-        ratio = (
-            100
-            * frame["numerator"].map(_number_or_nan)
-            / frame["denominator"].map(_number_or_nan).where(lambda d: d > 0)
-        )
-        return values.where(values.notna(), ratio)
+        values = numbers(frame, "value")
+        denominators = numbers(frame, "denominator")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = 100 * numbers(frame, "numerator") / np.where(denominators > 0, denominators, np.nan)
+        return np.where(np.isnan(values), ratio, values)
 
-    def value_ok(frame: pd.DataFrame, rule: Callable[[Measure | None, float], bool]) -> pd.Series:
-        measures = measure_of(frame["indicator_id"])
+    def value_ok(
+        frame: pd.DataFrame, kinds: tuple[Measure, ...], rule: Callable[[np.ndarray], np.ndarray]
+    ) -> np.ndarray:
+        concerned = np.array([m in kinds for m in measures(frame)], dtype=bool)
         values = effective_values(frame)
-        return pd.Series(
-            [math.isnan(v) or rule(m, v) for m, v in zip(measures, values, strict=True)], index=frame.index
-        )
+        with np.errstate(invalid="ignore"):
+            return ~concerned | np.isnan(values) | rule(values)
 
-    def not_duplicated(frame: pd.DataFrame) -> pd.Series:
-        years = frame["year"].map(_year_or_none)
-        keys = frame["indicator_id"].map(lambda v: str(v).strip()) + "|" + years.map(str)
+    def not_duplicated(frame: pd.DataFrame) -> np.ndarray:
         # A row whose year cannot be read is reported for that; it is nobody's duplicate.
-        return ~(keys.duplicated(keep="first") & years.notna().to_numpy())
+        readable = distinct_map(frame["year"], lambda v: _year_or_none(v) is not None).astype(bool)
+        return ~(_monitoring_keys(frame).duplicated(keep="first").to_numpy() & readable)
 
-    def ratio_complete(frame: pd.DataFrame) -> pd.Series:
-        has_num = ~frame["numerator"].map(_blank)
-        has_den = ~frame["denominator"].map(_blank)
-        has_value = ~frame["value"].map(_blank)
-        return ~((has_num ^ has_den) & ~has_value)
+    def blank(frame: pd.DataFrame, column: str) -> np.ndarray:
+        return cache.get(frame, column, _blank).astype(bool)
 
-    def qualitative_commented(frame: pd.DataFrame) -> pd.Series:
-        measures = measure_of(frame["indicator_id"])
-        has_value = ~frame["value"].map(_blank)
-        has_comment = ~frame["comment"].map(_blank)
-        return ~((measures == Measure.QUALITATIVE) & has_value & ~has_comment)
+    def ratio_complete(frame: pd.DataFrame) -> np.ndarray:
+        has_num, has_den = ~blank(frame, "numerator"), ~blank(frame, "denominator")
+        return ~((has_num ^ has_den) & blank(frame, "value"))
 
-    def ratio_consistent(frame: pd.DataFrame) -> pd.Series:
-        num = frame["numerator"].map(_number_or_nan)
-        den = frame["denominator"].map(_number_or_nan)
-        val = frame["value"].map(_number_or_nan)
-        ratio = 100 * num / den.where(den > 0)
-        return ~((ratio - val).abs() > 0.05)
+    def qualitative_commented(frame: pd.DataFrame) -> np.ndarray:
+        qualitative = np.array([m is Measure.QUALITATIVE for m in measures(frame)], dtype=bool)
+        return ~(qualitative & ~blank(frame, "value") & blank(frame, "comment"))
 
-    def positive_denominator(frame: pd.DataFrame) -> pd.Series:
-        den = frame["denominator"].map(_number_or_nan)
-        return ~(den <= 0)
+    def ratio_consistent(frame: pd.DataFrame) -> np.ndarray:
+        den = numbers(frame, "denominator")
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = 100 * numbers(frame, "numerator") / np.where(den > 0, den, np.nan)
+            return ~(np.abs(ratio - numbers(frame, "value")) > 0.05)
 
-    def check(fn: Callable, key: str, element_wise: bool = False) -> pa.Check:
-        return pa.Check(fn, error=key, element_wise=element_wise)
+    def positive_denominator(frame: pd.DataFrame) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return ~(numbers(frame, "denominator") <= 0)
 
-    return pa.DataFrameSchema(
+    def check(fn: Callable, key: str) -> Check:
+        return Check(fn, key, element_wise=False)
+
+    counts, percentage = (Measure.COUNT, Measure.AMOUNT), (Measure.PERCENTAGE,)
+    return Schema(
         {
-            "indicator_id": pa.Column(
-                object,
-                [
-                    pa.Check(lambda v: not _blank(v), error="missing_indicator", element_wise=True, ignore_na=False),
-                    check(lambda v: _blank(v) or isinstance(v, str), "indicator_not_text", element_wise=True),
-                    check(lambda v: _blank(v) or str(v).strip() in indicators, "unknown_indicator", element_wise=True),
-                ],
-                nullable=True,
-            ),
-            "year": pa.Column(
-                object,
-                # ignore_na=False: an empty Excel cell (or a formula without a cached value) is None,
-                # which pandera would otherwise skip, and the row would reach the typed table yearless.
-                [
-                    pa.Check(_is_year, error="not_a_year", element_wise=True, ignore_na=False),
-                    check(_in_horizon, "year_outside_plan", True),
-                ],
-                nullable=True,
-            ),
-            "value": pa.Column(object, [check(_is_number, "not_a_number", True)], nullable=True),
-            "numerator": pa.Column(object, [check(_is_number, "numerator_not_a_number", True)], nullable=True),
-            "denominator": pa.Column(object, [check(_is_number, "denominator_not_a_number", True)], nullable=True),
-            "status": pa.Column(
-                object, [check(lambda v: _status_key(v) != "?", "unknown_status", True)], nullable=True
-            ),
+            "indicator_id": [
+                Check(lambda v: not _blank(v), "missing_indicator", ignore_na=False),
+                Check(lambda v: _blank(v) or isinstance(v, str), "indicator_not_text"),
+                Check(lambda v: _blank(v) or str(v).strip() in indicators, "unknown_indicator"),
+            ],
+            # ignore_na=False: an empty Excel cell (or a formula without a cached value) is None,
+            # and the row would otherwise reach the typed table yearless.
+            "year": [Check(_is_year, "not_a_year", ignore_na=False), Check(_in_horizon, "year_outside_plan")],
+            "value": [Check(_is_number, "not_a_number")],
+            "numerator": [Check(_is_number, "numerator_not_a_number")],
+            "denominator": [Check(_is_number, "denominator_not_a_number")],
+            "status": [Check(lambda v: _status_key(v) != "?", "unknown_status")],
         },
         checks=[
-            check(
-                lambda f: value_ok(f, lambda m, v: m not in (Measure.COUNT, Measure.AMOUNT) or v >= 0), "negative_count"
-            ),
-            check(
-                lambda f: value_ok(f, lambda m, v: m is not Measure.PERCENTAGE or 0 <= v <= 100),
-                "percentage_out_of_range",
-            ),
-            check(
-                lambda f: value_ok(f, lambda m, v: m is not Measure.MILESTONE or v in (0, 1)), "milestone_not_binary"
-            ),
+            check(lambda f: value_ok(f, counts, lambda v: v >= 0), "negative_count"),
+            check(lambda f: value_ok(f, percentage, lambda v: (v >= 0) & (v <= 100)), "percentage_out_of_range"),
+            check(lambda f: value_ok(f, (Measure.MILESTONE,), lambda v: (v == 0) | (v == 1)), "milestone_not_binary"),
             check(qualitative_commented, "qualitative_without_comment"),
             check(ratio_complete, "ratio_incomplete"),
             check(not_duplicated, "duplicate_row"),
             check(positive_denominator, "zero_denominator"),
             check(ratio_consistent, "ratio_mismatch"),
         ],
-        strict=False,
     )
 
 
-def _spending_schema(plan: Plan):  # noqa: ANN202
-    import pandera.pandas as pa
-
+def _spending_schema(plan: Plan) -> Schema:
     sheets = {s.id for s in plan.engagements}
 
     def known(value: object) -> bool:
         return _blank(value) or normalize_engagement_id(str(value)) in sheets
 
-    def not_duplicated(frame: pd.DataFrame) -> pd.Series:
-        keys = (
-            frame["engagement"].map(lambda v: normalize_engagement_id(str(v)))
-            + "|"
-            + frame["year"].map(lambda v: str(_year_or_none(v)))
-            + "|"
-            + frame["funder"].map(lambda v: "" if _blank(v) else _fold(str(v)))
-        )
-        return ~keys.duplicated(keep="first")
-
-    return pa.DataFrameSchema(
+    return Schema(
         {
-            "engagement": pa.Column(
-                object,
-                [
-                    pa.Check(lambda v: not _blank(v), error="missing_engagement", element_wise=True),
-                    pa.Check(known, error="unknown_engagement", element_wise=True),
-                ],
-                nullable=True,
-            ),
-            "year": pa.Column(
-                object,
-                [
-                    pa.Check(_is_year, error="not_a_year", element_wise=True, ignore_na=False),
-                    pa.Check(_in_horizon, error="year_outside_plan", element_wise=True),
-                ],
-                nullable=True,
-            ),
-            "amount_eur": pa.Column(
-                object,
-                [
-                    pa.Check(_is_number, error="amount_not_a_number", element_wise=True),
-                    pa.Check(_non_negative, error="negative_amount", element_wise=True),
-                ],
-                nullable=True,
-            ),
+            "engagement": [
+                Check(lambda v: not _blank(v), "missing_engagement", ignore_na=False),
+                Check(known, "unknown_engagement"),
+            ],
+            "year": [Check(_is_year, "not_a_year", ignore_na=False), Check(_in_horizon, "year_outside_plan")],
+            "amount_eur": [Check(_is_number, "amount_not_a_number"), Check(_non_negative, "negative_amount")],
         },
-        checks=[pa.Check(not_duplicated, error="duplicate_spending")],
-        strict=False,
+        checks=[Check(lambda f: ~_spending_keys(f).duplicated(keep="first").to_numpy(), "duplicate_spending", False)],
     )
 
 
 def _monitoring_rows(table: RawTable, plan: Plan) -> pd.DataFrame:
     indicators = {i.id: i for i in plan.indicators()}
     rows = []
-    for line, cells in table.frame.iterrows():
+    for line, cells in zip(table.frame.index, table.frame.to_dict("records"), strict=True):
         value = parse_number(cells["value"])
         numerator, denominator = parse_number(cells["numerator"]), parse_number(cells["denominator"])
         if value is None and numerator is not None and denominator:
@@ -364,7 +337,7 @@ SPENDING_COLUMNS = ["engagement", "year", "amount_eur", "funder", "comment", "fi
 
 def _spending_rows(table: RawTable) -> pd.DataFrame:
     rows = []
-    for line, cells in table.frame.iterrows():
+    for line, cells in zip(table.frame.index, table.frame.to_dict("records"), strict=True):
         amount = parse_number(cells["amount_eur"])
         if amount is None:
             continue
@@ -387,7 +360,10 @@ def _load(folder: Path, spec: TableSpec, plan: Plan, limits: Limits | None) -> t
         schema, choices = _monitoring_schema(plan), [i.id for i in plan.indicators()]
     else:
         schema, choices = _spending_schema(plan), [s.id for s in plan.engagements]
-    tables, problems = _checked_tables(folder, spec, lambda table: _run_schema(schema, table, choices), limits)
+    keys = _monitoring_keys if spec.kind == "monitoring" else _spending_keys
+    tables, problems = _checked_tables(
+        folder, spec, lambda table: _run_schema(schema, table, choices, duplicate_keys=keys), limits
+    )
     frames = [_monitoring_rows(t, plan) if spec.kind == "monitoring" else _spending_rows(t) for t in tables]
     columns = MONITORING_COLUMNS if spec.kind == "monitoring" else SPENDING_COLUMNS
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
