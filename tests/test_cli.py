@@ -80,3 +80,21 @@ def test_bad_usage_exits_2(argv):
     with pytest.raises(SystemExit) as info:
         main(argv)
     assert info.value.code == 2
+
+
+def test_output_cut_short_by_the_reader_is_no_error():
+    """`evaluation plan | head -1`, at its worst: the reader has gone before the first write (closed
+    here right after the start, while the child still imports); no traceback, no "choose another
+    --out path", the status of a program stopped by SIGPIPE (141, as `cat` gives)."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from evaluation.cli import main; sys.exit(main(['plan', '--format', 'json']))"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    process.stdout.close()
+    stderr = process.stderr.read().decode()
+    assert process.wait(timeout=60) == 141
+    assert "Traceback" not in stderr and "--out" not in stderr

@@ -17,11 +17,14 @@ import re
 import pandas as pd
 import pytest
 
+from evaluation.cli import main as evaluation_main
+from evaluation.cohorts import competing_data, cumulative_incidence
 from evaluation.config import DEMO_DATA_DIR
 from evaluation.demo import (
     BAROMETER_FILE,
     COHORT_DEMO_COLUMNS,
     COHORT_FILE,
+    COHORT_INDICATORS,
     COHORT_PROGRAMMES,
     DEMO_SEED,
     MONITORING_FILES,
@@ -39,7 +42,16 @@ from evaluation.io import load_dataset
 from evaluation.plan import Cumulation, Measure, load_plan
 from evaluation.territories import load_qpv
 
-RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [SPENDING_FILE, BAROMETER_FILE, COHORT_FILE]
+RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [
+    SPENDING_FILE,
+    BAROMETER_FILE,
+    COHORT_FILE,
+    "surveys/perception_quartiers.yaml",
+    "surveys/perception_quartiers_2020.csv",
+    "surveys/perception_quartiers_2021.csv",
+    "comparison/territoires.yaml",
+    "comparison/series_2012_2021.csv",
+]
 
 
 @pytest.fixture(scope="module")
@@ -96,11 +108,14 @@ def test_scenario_quotas(plan):
 
 
 def test_quantitative_indicators_are_reported_except_silent_ones(plan, monitoring):
+    """Silent ones, that is, except the programme indicators counted in the cohorts (reported whatever
+    their scenario: 1.1 is drawn silent)."""
     quantitative = [i.id for i in plan.indicators() if i.is_quantitative]
     reported = set(monitoring.loc[monitoring["value"].notna(), "indicator_id"])
     assert sum(i in reported for i in quantitative) >= len(quantitative) / 2
-    silent = set(assign_scenarios(plan).query("scenario == 'silent'")["indicator_id"])
+    silent = set(assign_scenarios(plan).query("scenario == 'silent'")["indicator_id"]) - set(COHORT_INDICATORS)
     assert {i for i in quantitative if i not in reported} == silent & set(quantitative)
+    assert set(COHORT_INDICATORS) <= reported
 
 
 def test_only_quantitative_milestone_and_commented_qualitative_rows(plan, monitoring):
@@ -109,6 +124,8 @@ def test_only_quantitative_milestone_and_commented_qualitative_rows(plan, monito
         indicator = indicators[row.indicator_id]
         if indicator.measure is Measure.QUALITATIVE:
             assert math.isnan(row.value) and row.year == 2021 and row.comment
+        elif math.isnan(row.value):  # entrants of 2021, not in the cohort file (see the cohort tests)
+            assert row.indicator_id in COHORT_INDICATORS and row.year == 2021 and row.comment
         else:
             assert indicator.is_quantitative or indicator.measure is Measure.MILESTONE
             assert not math.isnan(row.value)
@@ -121,14 +138,14 @@ def test_only_quantitative_milestone_and_commented_qualitative_rows(plan, monito
 
 def test_percentages_within_0_100(plan, monitoring):
     measures = monitoring["indicator_id"].map(lambda i: _indicators(plan)[i].measure)
-    values = monitoring.loc[measures == Measure.PERCENTAGE, "value"]
+    values = monitoring.loc[measures == Measure.PERCENTAGE, "value"].dropna()  # 1.2 in 2021: no value
     assert len(values) > 0
     assert values.between(0, 100).all()
 
 
 def test_counts_non_negative_integers_and_milestones_binary(plan, monitoring):
     measures = monitoring["indicator_id"].map(lambda i: _indicators(plan)[i].measure)
-    counts = monitoring.loc[measures == Measure.COUNT, "value"]
+    counts = monitoring.loc[measures == Measure.COUNT, "value"].dropna()  # entrants of 2021: no value
     assert (counts >= 0).all() and (counts == counts.round()).all()
     assert set(monitoring.loc[measures == Measure.MILESTONE, "value"]) == {0.0, 1.0}
     assert (monitoring.loc[measures == Measure.AMOUNT, "value"] >= 0).all()
@@ -141,6 +158,8 @@ def test_cumulative_totals_follow_the_scenario(plan, monitoring):
     checked = 0
     for indicator in plan.indicators():
         if not indicator.is_quantitative or indicator.cumulation is not Cumulation.CUMULATIVE:
+            continue
+        if indicator.id in COHORT_INDICATORS:  # counted in the cohorts, whatever the scenario
             continue
         scenario = scenarios[indicator.id]
         if scenario not in ("on_track", "behind"):
@@ -173,7 +192,8 @@ def test_level_stocks_do_not_go_down_and_whole_sets_are_not_exceeded(plan, monit
 def test_baseline_and_decrease_on_a_mini_plan(make_plan):
     """Mini plan (tests/conftest.py): indicator 1.1 "passer de 300 à 400" per year by 2021; indicator
     2.1 turned into a decreasing percentage from 56 % to 40 %. Two quantitative indicators: one on
-    track, one behind; neither silent."""
+    track, one behind; neither silent. Without cohort records (an empty frame), 1.1 follows its
+    scenario's path instead of being counted in the cohorts."""
 
     def edit(_plan, sheets):
         sheets["2"]["indicators"][0].update(
@@ -186,8 +206,9 @@ def test_baseline_and_decrease_on_a_mini_plan(make_plan):
         )
 
     mini = load_plan(make_plan(edit))
+    no_cohorts = generate_cohorts(mini).iloc[:0]
     for seed in (1, 2, 3, DEMO_SEED):
-        frame = generate_monitoring(mini, seed=seed)
+        frame = generate_monitoring(mini, seed=seed, cohorts=no_cohorts)
         per_year = frame[frame["indicator_id"] == "1.1"].set_index("year")["value"]
         assert 250 <= per_year[2018] < 360  # starts near the baseline 300, not near 400
         assert per_year.between(250, 470).all()
@@ -302,7 +323,8 @@ def test_files_are_small(monitoring, spending):
 def test_command_line_writes_and_names_the_files(tmp_path, capsys):
     assert main(["--out", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.splitlines()
-    assert len(printed) == 6 and all("SYNTHETIC" in line for line in printed)
+    # The 10 data files of RELATIVE_FILES and dataset.yaml.
+    assert len(printed) == 11 and all("SYNTHETIC" in line for line in printed)
     assert all((tmp_path / relative).is_file() for relative in RELATIVE_FILES)
 
 
@@ -551,3 +573,153 @@ def test_a_million_cohort_rows_for_the_benchmark(plan):
     assert len(big) == 1_000_000 and list(big.columns) == list(COHORT_DEMO_COLUMNS)
     assert big["person_id"].str.len().eq(8).all()
     assert (big["qpv"] != HORS_QPV).mean() == pytest.approx(0.68, abs=0.01)
+
+
+# --------------------------------------------------------------------------------------------------
+# Programme indicators counted in the cohorts
+#
+# The expected values are recomputed here from the committed files alone, with pandas, by
+# definitions written out again (not read from evaluation.demo.COHORT_INDICATORS): the engagement
+# report and the cohort report must speak of the same synthetic people. First events counted as a
+# job: CDI, CDD of 6 months or more, short contract, business creation (the cohort report's
+# "employment" outcome, which includes a creation as indicator 12.3 asks); 9.2 adds the training.
+
+JOB_KINDS = {"cdi", "cdd_6m_plus", "short_contract", "business_creation"}
+SPORT, MEDIATION = {"16-25"}, {"26-49", "50+"}  # sheet 10's strands: the plan's "jeunes" for Sport
+ENTRY_YEARS, FOLLOW_UP_YEARS = [2018, 2019, 2020], [2018, 2019, 2020, 2021]
+
+
+@pytest.fixture(scope="module")
+def committed_cohort():
+    return pd.read_csv(
+        DEMO_DATA_DIR / COHORT_FILE,
+        dtype={"programme": str, "employment_kind": str},
+        parse_dates=["entry_date", "first_employment_date", "last_contact_date"],
+    )
+
+
+@pytest.fixture(scope="module")
+def committed_monitoring():
+    """Both committed monitoring files as one frame with English headers (values as floats)."""
+    plain = pd.read_csv(DEMO_DATA_DIR / MONITORING_FILES[0].path, dtype={"indicator_id": str})
+    french = pd.read_csv(
+        DEMO_DATA_DIR / MONITORING_FILES[1].path, sep=";", decimal=",", encoding="cp1252", dtype={"indicateur": str}
+    )
+    french.columns = list(plain.columns)
+    return pd.concat([plain, french], ignore_index=True)
+
+
+def _programme(cohort, programme, bands=None, qpv_only=False):
+    rows = cohort[cohort["programme"] == programme]
+    if bands is not None:
+        rows = rows[rows["age_band"].isin(bands)]
+    if qpv_only:
+        rows = rows[rows["qpv"] != HORS_QPV]
+    return rows
+
+
+def _entrants(cohort, programme, **which):
+    """People entering in each year 2018-2020 (0 where none)."""
+    rows = _programme(cohort, programme, **which)
+    return rows.groupby(rows["entry_date"].dt.year).size().reindex(ENTRY_YEARS, fill_value=0).astype(float)
+
+
+def _qpv_share(cohort, programme):
+    """% of each year's entrants living in a QPV, one decimal."""
+    rows = _programme(cohort, programme)
+    return (100 * (rows["qpv"] != HORS_QPV).groupby(rows["entry_date"].dt.year).mean()).round(1)
+
+
+def _first_events(cohort, programme, kinds, **which):
+    """People whose first event is of ``kinds``, by the year of that event, 2018-2021 (0 where none)."""
+    rows = _programme(cohort, programme, **which)
+    rows = rows[rows["employment_kind"].isin(kinds)]
+    by_year = rows.groupby(rows["first_employment_date"].dt.year).size()
+    return by_year.reindex(FOLLOW_UP_YEARS, fill_value=0).astype(float)
+
+
+def _job_within_a_year(cohort, programme):
+    """% of each year's entrants whose first event is a job within 12 months of entry (12 months of
+    365.25 / 12 days: at most 365 whole days), every entrant in the denominator; shown the next year."""
+    rows = _programme(cohort, programme)
+    days = (rows["first_employment_date"] - rows["entry_date"]).dt.days
+    success = rows["employment_kind"].isin(JOB_KINDS) & (days <= 365)
+    share = (100 * success.groupby(rows["entry_date"].dt.year).mean()).round(1)
+    share.index = share.index + 1
+    return share
+
+
+@pytest.fixture(scope="module")
+def expected_programme_values(committed_cohort):
+    c = committed_cohort
+    return {
+        "1.1": _entrants(c, "1"),
+        "1.2": _qpv_share(c, "1"),
+        "3.1": _entrants(c, "3"),
+        "3.2": _first_events(c, "3", JOB_KINDS),
+        "9.1": _entrants(c, "9", qpv_only=True),
+        "9.2": _first_events(c, "9", JOB_KINDS | {"training"}),
+        "10.1": _first_events(c, "10", JOB_KINDS, bands=MEDIATION).loc[[2018]],
+        "10.2": _first_events(c, "10", JOB_KINDS, bands=MEDIATION),
+        "10.3": _entrants(c, "10", bands=SPORT),
+        "10.4": _first_events(c, "10", JOB_KINDS, bands=SPORT),
+        "10.5": _first_events(c, "10", {"training"}, bands=SPORT),
+        "12.2": _entrants(c, "12"),
+        "12.3": _job_within_a_year(c, "12"),
+    }
+
+
+def test_every_programme_sheet_has_indicators_counted_in_the_cohorts(expected_programme_values):
+    assert set(COHORT_INDICATORS) == set(expected_programme_values)
+    assert {i.split(".")[0] for i in COHORT_INDICATORS} == set(COHORT_PROGRAMMES) == {"1", "3", "9", "10", "12"}
+
+
+@pytest.mark.parametrize("indicator_id", sorted(COHORT_INDICATORS))
+def test_programme_indicator_equals_the_count_in_the_cohort_file(
+    indicator_id, committed_monitoring, expected_programme_values
+):
+    rows = committed_monitoring[committed_monitoring["indicator_id"] == indicator_id].set_index("year")
+    reported = rows["value"].dropna()
+    expected = expected_programme_values[indicator_id]
+    assert list(reported.index) == list(expected.index), indicator_id
+    assert list(reported) == list(expected), indicator_id
+    # No other value: entrants of 2021 are not in the cohort file, so their rows say so instead.
+    for year in rows.index[rows["value"].isna()]:
+        assert year == 2021 and rows.at[year, "comment"].startswith("Entrées de 2021 non encore consolidées")
+    assert set(rows["status"]) <= {"final", "provisional", "définitif", "provisoire"}
+
+
+def test_engagement_and_cohort_headlines_agree(committed_cohort, committed_monitoring):
+    """The figures of the issue: cohort 3 has 420 entrants and cohort 12 has 300 (34/14/22/20/10 % of
+    3 000 rows, see test_cohort_columns_sizes_and_programmes); 3.1 and 12.2 now add up to them."""
+    values = committed_monitoring.groupby("indicator_id")["value"].sum()
+    sizes = committed_cohort["programme"].value_counts()
+    assert values["3.1"] == sizes["3"] == 420
+    assert values["12.2"] == sizes["12"] == 300
+    assert values["1.1"] == sizes["1"] == 1020
+
+
+def test_return_to_work_share_is_a_lower_bound_of_the_cumulative_incidence(committed_cohort, committed_monitoring):
+    """12.3 counts a person lost from follow-up without news as not in work; the Aalen-Johansen
+    estimate of the cohort report (same entrants, 12 months) spreads their chances over the others:
+    each year's share is at most the cumulative incidence of that year's entrants."""
+    cohort = committed_cohort.assign(
+        observation_start=pd.to_datetime(committed_cohort["observation_start"]).fillna(committed_cohort["entry_date"])
+    )
+    shares = committed_monitoring[committed_monitoring["indicator_id"] == "12.3"].set_index("year")["value"]
+    assert list(shares.index) == [2019, 2020, 2021]
+    for year, share in shares.items():
+        entrants = cohort[(cohort["programme"] == "12") & (cohort["entry_date"].dt.year == year - 1)]
+        data = competing_data(entrants, "employment", pd.Timestamp("2021-12-31"))
+        table = cumulative_incidence(data["duration_months"], data["event"], entry=data["entry_months"], horizons=(12,))
+        assert share <= 100 * float(table["estimate"].iloc[0]) + 0.05, year
+
+
+def test_generated_demo_data_passes_validation(capsys, monitoring, spending):
+    """``evaluation validate --data data/demo`` exits 0 and keeps every generated row, the 2021 rows
+    without value (entrants not in the cohort file, with a comment) included."""
+    assert evaluation_main(["validate", "--data", str(DEMO_DATA_DIR)]) == 0
+    summary = capsys.readouterr().err.strip()
+    counts = f"usable rows: {len(monitoring)} monitoring, {len(spending)} spending, 2940 barometer, 3000 cohorts"
+    assert counts in summary
+    assert summary.endswith("; 0 problem(s)")

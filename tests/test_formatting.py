@@ -4,7 +4,20 @@ from __future__ import annotations
 
 import pandas as pd
 
-from evaluation.formatting import NBSP, format_date, format_eur, format_number, format_pct, format_period, html_table
+from evaluation.formatting import (
+    NBSP,
+    format_change,
+    format_count,
+    format_date,
+    format_eur,
+    format_number,
+    format_ordinal,
+    format_pct,
+    format_period,
+    html_table,
+    plural,
+    sort_key_fr,
+)
 
 
 def test_numbers():
@@ -43,3 +56,47 @@ def test_html_table_escapes_and_is_deterministic():
     first = html_table(frame, numeric=["n"])
     assert first == html_table(frame, numeric=["n"])
     assert "&lt;b&gt;" in first and '<td class="num">1</td>' in first
+
+
+def test_no_negative_zero():
+    # -0.04 rounds to 0.0 with one decimal: no sign on a zero.
+    assert format_number(-0.04, 1) == "0,0"
+    assert format_number(-0.4, 0) == "0"
+    assert format_number(-0.4, 1) == "-0,4"
+    assert format_number(-0.0) == "0"
+
+
+def test_changes_carry_their_sign():
+    assert format_change(1.42) == "+1,4"
+    assert format_change(-0.3) == "-0,3"
+    assert format_change(-0.04) == "0,0"
+    assert format_change(0) == "0,0"
+    assert format_change(1250.04) == f"+1{NBSP}250,0"
+    assert format_change(float("nan")) == "–"
+
+
+def test_counted_nouns_agree():
+    assert format_count(1, "personne") == f"1{NBSP}personne"
+    assert format_count(0, "case") == f"0{NBSP}case"  # French: zero takes the singular
+    assert format_count(3, "case") == f"3{NBSP}cases"
+    assert format_count(1.5, "personne") == f"1,5{NBSP}personne"
+    assert format_count(2, "effectif ou taux", "effectifs ou taux") == f"2{NBSP}effectifs ou taux"
+    assert plural(2, "mois", "mois") == "mois"
+
+
+def test_ordinals():
+    assert [format_ordinal(n) for n in (1, 2, 3, 21, 26)] == ["1er", "2e", "3e", "21e", "26e"]
+
+
+def test_french_name_order():
+    names = ["Villeneuve-d'Ascq", "Wattrelos", "Écully", "Armentières", "Croix", "Faches-Thumesnil", "armentières"]
+    # Accents and case do not decide: É sorts as E, between Croix and Faches; ties broken by the exact text.
+    assert sorted(names, key=sort_key_fr) == [
+        "Armentières",
+        "armentières",
+        "Croix",
+        "Écully",
+        "Faches-Thumesnil",
+        "Villeneuve-d'Ascq",
+        "Wattrelos",
+    ]

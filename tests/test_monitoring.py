@@ -59,7 +59,9 @@ def test_gaps_text_on_demo(capsys):
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "DONNÉES DE DÉMONSTRATION (synthétiques)"
     assert len(out) == 1 + 1 + 98 + 1  # banner, header, one line per indicator, status counts
-    assert out[3].startswith("1.2") and out[3].endswith("en retard")
+    # 12.3: 40,4 % in 2021 against a 50 % target due in 2021 (data/demo/monitoring/priorites_3_a_6.csv).
+    (line,) = [row for row in out if row.startswith("12.3 ")]
+    assert line.endswith("en retard")
 
 
 def test_gaps_json_shape(capsys):
@@ -82,7 +84,9 @@ def test_gaps_json_shape(capsys):
 def test_gaps_csv_matches_the_expected_file(capsys):
     """Regression file of the demo data. Spot-checked by hand against data/demo/monitoring/priorite_1_2.csv:
 
-    - 1.2 (50 % -> 60 %, level): 59.4 in 2021, progress (59.4 - 50) / (60 - 50) = 94 %; deadline reached: behind;
+    - 12.3 (50 %, level, no baseline): 40.4 in 2021 (the 2020 entrants' rate at 12 months, derived from
+      the demo cohorts), progress 40.4 / 50 = 80.8 %; deadline reached: behind;
+    - 1.2 (50 % -> 60 %, level): no 2021 value (the demo cohorts have no 2021 entrants): no data;
     - 1.4 (21 communes): 21 in 2021, 21 / 21 = 100 %: achieved;
     - 2.1 (4 000 contracts by 2019, cumulative): judged at its 2019 deadline, 1 167 + 2 763 = 3 930,
       98.25 % of 4 000: behind (the 2020 and 2021 contracts do not count toward a 2019 target).
@@ -92,7 +96,8 @@ def test_gaps_csv_matches_the_expected_file(capsys):
     expected = pd.read_csv(EXPECTED / "gaps_2021_demo.csv")
     pd.testing.assert_frame_equal(fresh, expected, check_exact=False, rtol=1e-9)
     row = expected.set_index("indicator_id")
-    assert (row.at["1.2", "achievement_pct"], row.at["1.2", "status"]) == (pytest.approx(94.0), "behind")
+    assert (row.at["12.3", "achievement_pct"], row.at["12.3", "status"]) == (pytest.approx(80.8), "behind")
+    assert row.at["1.2", "status"] == "no_data"
     assert (row.at["2.1", "realised"], row.at["2.1", "achievement_pct"], row.at["2.1", "status"]) == (
         3930.0,
         pytest.approx(98.25),

@@ -4,14 +4,18 @@ The whole batch, the cache, the manifest, failures and warm kernels are tested i
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from evaluation.cli import main
 from evaluation.io import load_dataset
+from evaluation.plan import load_plan
+from evaluation.reports import NavLink, ReportJob, ReportNavigation, export_html, report_navigation, write_index
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +71,188 @@ def test_annual_report(report_dir):
     assert "En 2020, le taux d&#x27;emploi des 15-64 ans" in page or "En 2020, le taux d'emploi des 15-64 ans" in page
     assert "Baromètre 2020 par quartier" in page and "Baromètre 2020 par commune" in page
     assert "Pont de Bois-Hôtel de ville" in page  # real QPV names from the reference list
-    assert "geographie 2024" in page  # the reference list's provenance is shown
+    assert "géographie 2024" in page  # the reference list's provenance is shown, in French
     assert "Nombre d&#x27;indicateurs par statut" in page or "Nombre d'indicateurs par statut" in page
     assert "Suivi de tous les indicateurs en 2020" in page
     assert "year = 2020" not in page  # no parameters cell
+
+
+# --------------------------------------------------------------------------------------------------
+# Fit to print and publish: navigation, print layout, accessibility (issue 12)
+
+# A 1×1 white PNG: the export embeds whatever image a view displays.
+_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8/5+hHgAHggJ/PchI7wAAAABJRU5ErkJggg=="
+
+
+def _job(root: Path, kind: str, key: str) -> ReportJob:
+    return ReportJob(
+        kind=kind,
+        key=key,
+        title=f"Titre {kind} {key}",
+        notebook=Path("n.ipynb"),
+        parameters={},
+        html_path=root / kind / f"{key}.html",
+        ipynb_path=root / kind / f"{key}.ipynb",
+        log_path=root / "logs" / kind / f"{key}.log",
+    )
+
+
+def test_report_links_back_to_the_index(report_dir):
+    page = (report_dir / "engagements" / "12.html").read_text(encoding="utf-8")
+    nav = page[page.index("<nav") : page.index("</nav>")]
+    assert 'aria-label="Navigation entre les rapports"' in nav
+    assert '<a href="../index.html">Sommaire de l\'année 2020</a>' in nav
+    # Its neighbours (engagements 11 and 13) were left out of this partial run: no link leads nowhere.
+    assert "Rapport précédent" not in nav and "Rapport suivant" not in nav
+    assert page.index("</nav>") < page.index("<main>")
+    index = (report_dir / "index.html").read_text(encoding="utf-8")
+    assert index.count("<main>") == 1 and index.count("<h1>") == 1
+
+
+def test_navigation_follows_the_run_plan_and_skips_reports_never_produced(tmp_path):
+    """The manifest lists the reports in run plan order; the bar links the neighbours of the same kind."""
+    root = tmp_path / "2021"
+    root.mkdir()
+    plan_order = [
+        ("annuel", "rapport", "ok"),
+        ("engagements", "1", "ok"),
+        ("engagements", "2", "not produced"),
+        ("engagements", "3", "failed"),  # a failed report has its page (the error in French): linked
+        ("engagements", "4", "cached"),
+        ("cohortes", "1", "ok"),
+    ]
+    reports = [
+        {
+            "name": f"{k}/{key}",
+            "kind": k,
+            "key": key,
+            "title": f"Titre {k} {key}",
+            "status": s,
+            "outputs": {"html": f"{k}/{key}.html"},
+        }
+        for k, key, s in plan_order
+    ]
+    (root / "manifest.json").write_text(json.dumps({"year": 2021, "reports": reports}), encoding="utf-8")
+
+    # Engagements in order: 1, 2 (never produced: skipped), 3, 4.
+    assert report_navigation(_job(root, "engagements", "3")) == ReportNavigation(
+        2021, "../index.html", NavLink("Titre engagements 1", "1.html"), NavLink("Titre engagements 4", "4.html")
+    )
+    first = report_navigation(_job(root, "engagements", "1"))
+    assert first.previous is None and first.next == NavLink("Titre engagements 3", "3.html")
+    last = report_navigation(_job(root, "engagements", "4"))
+    assert last.previous == NavLink("Titre engagements 3", "3.html") and last.next is None
+    alone = report_navigation(_job(root, "annuel", "rapport"))
+    assert (alone.index_href, alone.previous, alone.next) == ("../index.html", None, None)
+    # A report outside a batch (no manifest, or not listed in it) has no bar.
+    assert report_navigation(_job(tmp_path / "2020", "engagements", "3")) is None
+    assert report_navigation(_job(root, "engagements", "99")) is None
+
+
+def test_export_for_print_and_assistive_technologies():
+    wide_header = "".join(f"<th>Colonne {i}</th>" for i in range(10))
+    wide_row = "".join("<td>10\u00a0établissements</td>" for _ in range(10))
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("# Titre du rapport\n\nTexte."),
+            new_code_cell(
+                "views.tables()",
+                outputs=[
+                    new_output(  # pandas' shape: an empty corner cell, the index as row headers
+                        "display_data",
+                        data={
+                            "text/html": "<table><thead><tr><th></th><th>Valeur</th></tr></thead>"
+                            "<tbody><tr><th>a</th><td>1</td></tr></tbody></table>"
+                        },
+                    ),
+                    new_output(
+                        "display_data",
+                        data={
+                            "text/html": f'<table class="ev-table"><thead><tr>{wide_header}</tr></thead>'
+                            f"<tbody><tr>{wide_row}</tr></tbody></table>"
+                        },
+                    ),
+                ],
+            ),
+            new_code_cell(
+                "views.chart()",
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={"image/png": _PNG},
+                        metadata={"image/png": {"alt": "Évolution du taux, 2015-2021"}},
+                    ),
+                    new_output("display_data", data={"image/png": _PNG}),
+                ],
+            ),
+        ]
+    )
+    navigation = ReportNavigation(
+        2021,
+        "../index.html",
+        NavLink("Engagement 11 : Mobile", "11.html"),
+        NavLink("Engagement 13 : <NPRU>", "13.html"),
+    )
+    page = export_html(notebook, 'Rapport "test" <2021>', navigation=navigation)
+
+    assert page.startswith("<!DOCTYPE html>") and re.findall(r"<html[^>]*>", page) == ['<html lang="fr">']
+    assert '<a href="../index.html">Sommaire de l\'année 2021</a>' in page
+    assert '<a href="11.html" rel="prev">Rapport précédent : Engagement 11 : Mobile</a>' in page
+    assert '<a href="13.html" rel="next">Rapport suivant : Engagement 13 : &lt;NPRU&gt;</a>' in page
+    # Print: A4, page numbers, the title in the top margin as a CSS string: '"', '<' and '>' written
+    # as CSS escapes (backslash, hexadecimal code 22, 3c, 3e, one space) so that no title can close
+    # the string or the <style> element.
+    assert "size: A4;" in page and 'content: "Page " counter(page) " / " counter(pages);' in page
+    assert '@page { @top-left { content: "Rapport \\22 test\\22  \\3c 2021\\3e "; } }' in page
+    # Table headers: scope on every header cell; pandas' empty corner is no header.
+    assert '<thead><tr><td></td><th scope="col">Valeur</th></tr></thead>' in page
+    assert '<tr><th scope="row">a</th><td>1</td></tr>' in page
+    # A table no A4 page can hold (10 columns of "10 établissements": 10 × (17 characters × 6.2 px
+    # + 9 px) = 1 144 px for 680 px of text width) prints stacked, each cell labelled by its column.
+    assert '<table class="ev-table ev-stack">' in page
+    assert '<td data-label="Colonne 0">10\u00a0établissements</td>' in page
+    assert len(re.findall(r"<table[^>]*ev-stack", page)) == 1  # the narrow table is not marked
+    # Images: the view's text alternative, else a French placeholder (never nbconvert's English one).
+    assert 'alt="Évolution du taux, 2015-2021"' in page
+    assert 'alt="Graphique (description textuelle non fournie)"' in page
+    assert "No description has been provided" not in page
+
+
+def test_index_links_each_report_and_its_pdf(tmp_path):
+    root = tmp_path / "2021"
+    for name in ("12.html", "12.ipynb", "12.pdf", "13.html", "13.ipynb"):
+        (root / "engagements").mkdir(parents=True, exist_ok=True)
+        (root / "engagements" / name).write_text("x", encoding="utf-8")
+
+    def entry(key: str, title: str) -> dict:
+        outputs = {ext: f"engagements/{key}.{ext}" for ext in ("html", "ipynb")} | {"log": f"logs/{key}.log"}
+        return {
+            "name": f"engagements/{key}",
+            "kind": "engagements",
+            "key": key,
+            "title": title,
+            "heading": "Fiches action",
+            "group": None,
+            "status": "ok",
+            "in_this_run": True,
+            "outputs": outputs,
+        }
+
+    manifest = {
+        "year": 2021,
+        "reports": [entry("12", "Engagement 12 : NEETS"), entry("13", "Engagement 13 : NPRU")],
+        "data": {"name": "Démonstration", "demo": True},
+        "package": {"version": "0.1.0"},
+        "finished": "2021-12-31T10:00:00+01:00",
+    }
+    page = write_index(manifest, out_dir=tmp_path, plan=load_plan()).read_text(encoding="utf-8")
+    assert '<th scope="row"><a href="engagements/12.html">Engagement 12 : NEETS</a></th>' in page
+    assert '<a href="engagements/12.pdf">PDF<span class="sr-only"> de « Engagement 12 : NEETS »</span></a>' in page
+    assert "engagements/13.pdf" not in page  # no PDF beside report 13
+    assert (
+        '<a href="engagements/13.ipynb">carnet exécuté<span class="sr-only"> de « Engagement 13 : NPRU »</span></a>'
+        in page
+    )
+    assert page.count("<main>") == page.count("</main>") == 1 and page.count("<h1>") == 1
+    assert page.index("Données de démonstration") > page.index("<main>")  # every text in a landmark
+    assert "size: A4;" in page and '@page{@top-left{content:"Évaluation du plan économie et emploi – 2021"}}' in page

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -84,6 +85,34 @@ def _build_parser() -> argparse.ArgumentParser:
     )
     cohorts.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
     cohorts.add_argument("--format", choices=("text", "json", "csv"), default="text")
+
+    survey = sub.add_parser(
+        "survey", help="what the perception-survey reports of a year publish: shares, by group, changes (sheets 17, 4a)"
+    )
+    survey.add_argument("--year", type=int, required=True, help="year of the survey's wave (2020, 2021 in the demo)")
+    survey.add_argument(
+        "--survey", default=None, help="survey name (surveys/<name>.yaml); default: every survey with a wave that year"
+    )
+    survey.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+    survey.add_argument("--format", choices=("text", "json"), default="text")
+
+    impact_cmd = sub.add_parser(
+        "impact",
+        help="what can be attributed to the plan: difference-in-differences and synthetic control of one indicator",
+    )
+    impact_cmd.add_argument(
+        "--indicator",
+        required=True,
+        help="employment_rate_pct, jobseekers_per_1000, business_creations_per_1000 or poverty_rate_pct",
+    )
+    impact_cmd.add_argument(
+        "--method", choices=("did", "synthetic"), default=None, help="one method only (default: both)"
+    )
+    impact_cmd.add_argument(
+        "--year", type=int, default=PLAN_YEARS[-1], help=f"values up to this year (default {PLAN_YEARS[-1]})"
+    )
+    impact_cmd.add_argument("--data", type=Path, default=None, help="data directory (default: the embedded demo data)")
+    impact_cmd.add_argument("--format", choices=("text", "json"), default="text")
 
     run = sub.add_parser(
         "run", help="produce a year's deliverables: reports (HTML, executed notebooks), tables, index, manifest"
@@ -468,8 +497,121 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_survey(args: argparse.Namespace) -> int:
+    """The perception surveys' published figures (:mod:`evaluation.views_survey`), as the survey reports show them."""
+    from evaluation.io import load_dataset
+    from evaluation.survey import MIN_RESPONDENTS
+    from evaluation.views_survey import published_baselines, published_changes, published_estimates, survey_contexts
+
+    dataset = load_dataset(args.data)
+    contexts = survey_contexts(dataset, args.year, args.survey)
+    problems = sum(len(ctx.problems) for ctx in contexts)
+    if problems:
+        print(
+            f"{problems} problème(s) dans les fichiers d'enquête : lignes écartées (evaluation validate)",
+            file=sys.stderr,
+        )
+    tables = [(ctx, published_estimates(ctx), published_changes(ctx), published_baselines(ctx)) for ctx in contexts]
+    if args.format == "json":
+
+        def records(frame) -> list:  # noqa: ANN001 - a DataFrame; NaN (a hidden figure) becomes null
+            return json.loads(frame.to_json(orient="records", double_precision=15))
+
+        payload = {
+            "demo": dataset.demo,
+            "year": args.year,
+            "min_respondents": MIN_RESPONDENTS,
+            "surveys": [
+                {
+                    "survey": ctx.description.name,
+                    "title": ctx.description.title,
+                    "synthetic": ctx.description.synthetic,
+                    "respondents": len(ctx.wave.respondents),
+                    "estimates": records(estimates),
+                    "changes": records(changes),
+                    "baselines": records(baselines),
+                }
+                for ctx, estimates, changes, baselines in tables
+            ],
+        }
+        sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+        return 0
+    from evaluation.formatting import format_change, format_number, plural
+
+    def points(value: float) -> str:
+        return "" if value != value else plural(round(abs(value), 1), "point")
+
+    def num(value: float, change: bool = False) -> str:
+        if value != value:
+            return "non publié"
+        return format_change(value, 1) if change else format_number(value, 1)
+
+    def interval(low: float, high: float, change: bool = False) -> str:
+        return "–" if low != low or high != high else f"{num(low, change)} à {num(high, change)}"
+
+    if dataset.demo:
+        print("DONNÉES DE DÉMONSTRATION (synthétiques)")
+    for ctx, estimates, changes, baselines in tables:
+        synthetic = " ; ENQUÊTE SYNTHÉTIQUE" if ctx.description.synthetic else ""
+        print(f"Enquête {ctx.description.name}, vague {ctx.year} : {len(ctx.wave.respondents)} répondants{synthetic}")
+        print(f"(parts en %, intervalles de confiance à 95 % ; aucun groupe de moins de {MIN_RESPONDENTS} répondants)")
+        for result in ctx.results:
+            print(f"Fiche {result.question.sheet} : {result.indicator.label}")
+            print(f"  {'groupe':<34}{'part %':>8}  {'intervalle 95 %':<18}{'répondants':>10}")
+            mine = estimates[estimates["indicator"] == result.indicator.name]
+            for row in mine.itertuples(index=False):
+                group = "ensemble" if row.domain is None else f"{row.table} {row.domain}"
+                print(
+                    f"  {group:<34}{num(row.estimate_pct):>8}  {interval(row.ci_lower_pct, row.ci_upper_pct):<18}"
+                    f"{row.respondents:>10}"
+                )
+            for row in baselines[baselines["indicator"] == result.indicator.name].itertuples(index=False):
+                print(
+                    f"  référence {row.baseline_year} : {format_number(row.baseline_pct)} % (chiffre publié, sans marge "
+                    f"d'erreur connue) ; écart {num(row.difference_pp, True)} {points(row.difference_pp)} "
+                    f"({interval(row.ci_lower_pp, row.ci_upper_pp, True)})"
+                )
+            for row in changes[changes["indicator"] == result.indicator.name].itertuples(index=False):
+                group = "ensemble" if row.domain is None else f"{row.table} {row.domain}"
+                print(
+                    f"  évolution {row.year_a}-{row.year_b} {group:<22}{num(row.change_pp, True):>8} "
+                    f"{points(row.change_pp):<7}({interval(row.ci_lower_pp, row.ci_upper_pp, True)})"
+                )
+    return 0
+
+
+def _cmd_impact(args: argparse.Namespace) -> int:
+    """The impact estimates of one indicator (:mod:`evaluation.views_impact`), as the reports publish them."""
+    from evaluation.intake import ValidationFindings, format_problems
+    from evaluation.io import load_dataset
+    from evaluation.views_impact import METHODS, check_indicator, impact_json, impact_publication, impact_text
+
+    indicator = check_indicator(args.indicator)
+    if args.year not in PLAN_YEARS:
+        raise UsageError(f"--year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    dataset = load_dataset(args.data)
+    methods = (args.method,) if args.method else tuple(METHODS)
+    publication = impact_publication(args.year, dataset, [indicator], methods)
+    if publication.problems:
+        for line in format_problems(publication.problems, limit=20):
+            print(line, file=sys.stderr)
+        raise ValidationFindings(publication.problems)
+    if indicator not in publication.results:
+        raise UsageError(
+            f"no value of {indicator} in {dataset.path / 'comparison'} (declare the comparison territories in "
+            "territoires.yaml and add their series: see the README)"
+        )
+    if args.format == "json":
+        sys.stdout.write(json.dumps(impact_json(publication, indicator), ensure_ascii=False, indent=2) + "\n")
+    else:
+        sys.stdout.write(impact_text(publication, indicator))
+    return 0
+
+
 _COMMANDS = {
+    "impact": _cmd_impact,
     "cohorts": _cmd_cohorts,
+    "survey": _cmd_survey,
     "employment-gap": _cmd_employment_gap,
     "gaps": _cmd_gaps,
     "plan": _cmd_plan,
@@ -488,6 +630,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except EvaluationError as err:
         print(f"evaluation: error: {err}", file=sys.stderr)
         return err.exit_code
+    except BrokenPipeError:
+        # The reader of the output went away (`evaluation audit | head`): nothing to say, and the
+        # status of a program stopped by SIGPIPE (128 + 13), as `cat` or `grep` would end. Python
+        # would complain again when flushing stdout at exit: point it at /dev/null.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as err:  # an output path that cannot be written (a folder, no permission, disk full)
         where = f"{err.filename}: " if err.filename else ""
         print(f"evaluation: error: {where}{err.strerror or err} (choose another --out path)", file=sys.stderr)

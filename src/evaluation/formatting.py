@@ -1,14 +1,19 @@
 """French typography for reports: ``1 250,5``, ``44 %``, ``210 000 €``, and deterministic HTML tables.
 
 Numbers use a non-breaking space as thousands separator and before ``%`` and ``€`` so that a figure
-never breaks across lines. HTML tables are rendered here rather than by pandas' Styler, whose
-generated ids change between runs and versions (nbval compares the stored outputs).
+never breaks across lines; a figure that rounds to zero carries no sign (``0,0``, never ``-0,0``).
+Counted nouns agree with their number (:func:`format_count`: ``1 personne``, ``0 case``, ``3 cases``:
+French puts 0 and 1 in the singular), ordinals are written ``1er``, ``2e`` (:func:`format_ordinal`),
+and names sort as a French reader expects (:func:`sort_key_fr`: accents and case do not decide the
+order). HTML tables are rendered here rather than by pandas' Styler, whose generated ids change
+between runs and versions (nbval compares the stored outputs).
 """
 
 from __future__ import annotations
 
 import html
 import math
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -18,7 +23,12 @@ if TYPE_CHECKING:  # pandas is heavy: `evaluation plan` and report kernels shoul
 __all__ = [
     "NBSP",
     "format_number",
+    "format_change",
     "format_pct",
+    "format_count",
+    "plural",
+    "format_ordinal",
+    "sort_key_fr",
     "format_eur",
     "format_date",
     "format_period",
@@ -49,14 +59,27 @@ def _missing(value: object) -> bool:
 
 
 def format_number(value: float | None, decimals: int | None = None, missing: str = "–") -> str:
-    """``1250.5`` -> ``'1 250,5'``; integers lose their decimals unless ``decimals`` is given."""
+    """``1250.5`` -> ``'1 250,5'``; integers lose their decimals unless ``decimals`` is given.
+
+    A value that rounds to zero is written without a sign: ``-0.04`` -> ``'0,0'`` with one decimal.
+    """
     if _missing(value):
         return missing
     number = float(value)  # type: ignore[arg-type]
     if decimals is None:
         decimals = 0 if number.is_integer() else 1
     text = f"{number:,.{decimals}f}"
+    if text.startswith("-") and not text.strip("-0.,"):  # "-0", "-0.0": a negative zero after rounding
+        text = text[1:]
     return text.replace(",", "\x00").replace(".", ",").replace("\x00", NBSP)
+
+
+def format_change(value: float | None, decimals: int = 1, missing: str = "–") -> str:
+    """A change with its sign: ``1.42`` -> ``'+1,4'``, ``-0.3`` -> ``'-0,3'``; ``0,0`` (no sign) when it rounds to zero."""
+    text = format_number(value, decimals, missing)
+    if text == missing or text.startswith("-") or not text.strip("0,"):
+        return text
+    return f"+{text}"
 
 
 def format_pct(value: float | None, decimals: int | None = None, missing: str = "–") -> str:
@@ -64,6 +87,32 @@ def format_pct(value: float | None, decimals: int | None = None, missing: str = 
     if _missing(value):
         return missing
     return f"{format_number(value, decimals)}{NBSP}%"
+
+
+def plural(count: float, singular: str, plural_form: str | None = None) -> str:
+    """The noun agreeing with ``count``: singular below 2 in absolute value (French: ``0 case``,
+    ``1 case``, ``1,5 million``), else ``plural_form`` (default: ``singular + 's'``)."""
+    if abs(count) < 2:
+        return singular
+    return plural_form if plural_form is not None else f"{singular}s"
+
+
+def format_count(count: float, singular: str, plural_form: str | None = None) -> str:
+    """``format_count(1, 'personne')`` -> ``'1 personne'``; ``3`` -> ``'3 personnes'``; ``0`` -> ``'0 personne'``."""
+    return f"{format_number(count)}{NBSP}{plural(count, singular, plural_form)}"
+
+
+def format_ordinal(rank: int) -> str:
+    """French ordinal: ``1`` -> ``'1er'``, ``2`` -> ``'2e'``, ``21`` -> ``'21e'``."""
+    return "1er" if rank == 1 else f"{rank}e"
+
+
+def sort_key_fr(text: str) -> tuple[str, str]:
+    """Sort key for French names: letters without accents and case first (``Écully`` between ``Croix``
+    and ``Faches``), the exact text to break ties; spaces, hyphens and apostrophes are ignored."""
+    decomposed = unicodedata.normalize("NFD", text)
+    letters = "".join(c for c in decomposed if unicodedata.category(c) != "Mn" and c not in " -'’")
+    return letters.casefold(), text
 
 
 def format_eur(value: float | None, missing: str = "non chiffré") -> str:

@@ -268,11 +268,142 @@ def _now() -> str:
 # Reader-facing HTML
 
 
-def export_html(notebook: nbformat.NotebookNode, title: str, failure: str | None = None) -> str:
+@dataclass(frozen=True)
+class NavLink:
+    """A link of a report's navigation bar: the linked report's title and its address from the page."""
+
+    title: str
+    href: str
+
+
+@dataclass(frozen=True)
+class ReportNavigation:
+    """The navigation bar of a report page: the year's index, and the reports before and after it
+    among those of its kind, in the order of the run plan (``None`` at either end)."""
+
+    year: int
+    index_href: str
+    previous: NavLink | None = None
+    next: NavLink | None = None
+
+
+def report_navigation(job: ReportJob) -> ReportNavigation | None:
+    """The navigation of ``job``'s page, from the run's manifest (``OUT/<year>/manifest.json``).
+
+    The manifest is written before any report starts and lists every report of the run plan in its
+    order (:func:`_run_locked`), so it is where the batch's ordering is known to a worker. A
+    neighbour that no run has produced (left out by ``--only``) is skipped: no link leads nowhere.
+    ``None`` (no bar) when there is no manifest of this year, as for a report run outside a batch.
+    """
+    root = job.html_path.parent.parent
+    manifest = _read_manifest(root / MANIFEST_NAME)
+    entries = [e for e in manifest.get("reports", []) if isinstance(e, Mapping)]
+    if not isinstance(manifest.get("year"), int) or not any(e.get("name") == job.name for e in entries):
+        return None
+    here = job.html_path.parent
+
+    def link(entry: Mapping[str, Any]) -> NavLink:
+        target = root / str((entry.get("outputs") or {}).get("html", f"{entry['kind']}/{entry['key']}.html"))
+        return NavLink(str(entry.get("title") or entry["name"]), Path(os.path.relpath(target, here)).as_posix())
+
+    siblings = [
+        e
+        for e in entries
+        if e.get("kind") == job.kind and (e.get("name") == job.name or e.get("status") != "not produced")
+    ]
+    position = next(i for i, e in enumerate(siblings) if e.get("name") == job.name)
+    return ReportNavigation(
+        year=manifest["year"],
+        index_href=Path(os.path.relpath(root / "index.html", here)).as_posix(),
+        previous=link(siblings[position - 1]) if position > 0 else None,
+        next=link(siblings[position + 1]) if position + 1 < len(siblings) else None,
+    )
+
+
+def _css_string(text: str) -> str:
+    """``text`` as the inside of a double-quoted CSS string (for ``content:``), safe in a ``<style>``
+    element: quotes, backslashes, line breaks and ``<`` written as CSS escapes."""
+    out = []
+    for char in " ".join(text.split()):
+        out.append(f"\\{ord(char):x} " if char in '"\\<>&' else char)
+    return "".join(out)
+
+
+#: Print layout estimate (publication.css.j2: tables at 8 pt, cells padded 4 px a side): the width of
+#: an average character of the text font at 8 pt and of a cell's padding and border, in CSS pixels,
+#: and the width of an A4 page's text (210 mm less two 15 mm margins, at 96 px per inch).
+_PRINT_CHAR_PX = 6.2
+_PRINT_CELL_PX = 9.0
+_PRINT_TEXT_WIDTH_PX = 180 / 25.4 * 96
+#: Where a line may break in a table cell: spaces other than the no-break ones, and after a hyphen.
+_BREAKABLE = re.compile(r"[ \t\r\n]+|(?<=-)")
+
+
+def _min_print_width(rows: list[list[Any]]) -> float:
+    """The narrowest a table can be printed without cutting a word, in CSS pixels (estimate): per
+    column, the longest run of text without a break opportunity among its cells (a number and its
+    unit are joined by a no-break space: "10\u00a0établissements" does not wrap), bold headers 10 %
+    wider, plus each cell's padding."""
+    widths: dict[int, float] = {}
+    for row in rows:
+        for i, cell in enumerate(row):
+            longest = max((len(word) for word in _BREAKABLE.split(cell.get_text())), default=0)
+            width = longest * _PRINT_CHAR_PX * (1.1 if cell.name == "th" else 1.0) + _PRINT_CELL_PX
+            widths[i] = max(widths.get(i, 0.0), width)
+    return sum(widths.values())
+
+
+def _tables_for_readers(page: str) -> str:
+    """Every table of the page (views, pandas) made readable by assistive technologies and on paper.
+
+    - Headers: ``scope="col"`` on the header cells of a ``thead``, ``scope="row"`` on those of a body
+      row; an empty header cell (pandas' corner above the index) becomes a data cell: it heads nothing.
+    - Print: a simple table (one header row, no merged cell) that cannot fit the width of an A4 page
+      even with every cell wrapped (:func:`_min_print_width`) is marked ``ev-stack``, and each of its
+      body cells gets its column's header as ``data-label``: the print stylesheet then prints each row
+      as a block of "header : value" pairs instead of cutting columns off.
+    """
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(page, features="html.parser")
+    for cell in soup.select("table th"):
+        if not cell.get_text(strip=True) and not cell.find(["img", "svg"]):
+            cell.name = "td"
+            continue
+        if cell.get("scope") or cell.get("headers") is not None:
+            continue
+        cell["scope"] = "col" if cell.find_parent("thead") is not None else "row"
+    for table in soup.find_all("table"):
+        head_rows = table.select(":scope > thead > tr")
+        body_rows = table.select(":scope > tbody > tr")
+        if len(head_rows) != 1 or not body_rows or table.select("[colspan], [rowspan]"):
+            continue
+        labels = [c.get_text(" ", strip=True) for c in head_rows[0].find_all(["th", "td"], recursive=False)]
+        rows = [r.find_all(["th", "td"], recursive=False) for r in [*head_rows, *body_rows]]
+        if any(len(r) != len(labels) for r in rows) or _min_print_width(rows) <= _PRINT_TEXT_WIDTH_PX:
+            continue
+        table["class"] = [*table.get("class", []), "ev-stack"]
+        for row in rows[1:]:
+            for label, cell in zip(labels, row, strict=True):
+                cell["data-label"] = label
+    return str(soup)
+
+
+def export_html(
+    notebook: nbformat.NotebookNode,
+    title: str,
+    failure: str | None = None,
+    *,
+    navigation: ReportNavigation | None = None,
+) -> str:
     """Reader-facing HTML: no code, no prompts, no parameters or papermill cells; images embedded.
 
     With ``failure`` (the error, in one line), a French notice opens the page and each error output
     is replaced by a short French box; the full traceback stays in the executed notebook and the log.
+    With ``navigation`` (:func:`report_navigation`), a bar at the top links to the year's index and
+    to the neighbouring reports. The page is in French (``lang="fr"``), prints on A4 with ``title``
+    and the page numbers in the margins, every table header has its ``scope``, and every image a
+    text alternative (the template ``templates/report/index.html.j2``).
     """
     from nbconvert import HTMLExporter
     from nbformat.v4 import new_markdown_cell, new_output
@@ -295,7 +426,9 @@ def export_html(notebook: nbformat.NotebookNode, title: str, failure: str | None
                     )
         shown.cells.insert(0, new_markdown_cell(_failure_notice(failure)))
     exporter = _exporter(HTMLExporter)
-    body, _resources = exporter.from_notebook_node(shown, resources={"metadata": {"name": title}})
+    resources = {"metadata": {"name": title}, "navigation": navigation, "print_title_css": _css_string(title)}
+    body, _resources = exporter.from_notebook_node(shown, resources=resources)
+    body = _tables_for_readers(body)
     return re.sub(r"<html(\s+lang=\"[^\"]*\")?>", '<html lang="fr">', body, count=1)
 
 
@@ -901,7 +1034,7 @@ class KernelPool:
             error = cell_error if error and cell_error else error
             _write_output(job.ipynb_path, nbformat.writes(notebook))
             try:
-                page = export_html(notebook, job.title, failure=error)
+                page = export_html(notebook, job.title, failure=error, navigation=report_navigation(job))
             except Exception as err:  # noqa: BLE001
                 page = _error_page(job.title, f"export HTML impossible : {err}")
                 error = error or f"HTML export failed: {err}"
@@ -1752,6 +1885,23 @@ def _index_status(entry: Mapping[str, Any], root: Path) -> tuple[str, str]:
     return "missing", "non produit"
 
 
+def _index_other_formats(entry: Mapping[str, Any], root: Path) -> str:
+    """The index's links to a report's other files: its executed notebook, and its PDF when one lies
+    beside the HTML page (``<kind>/<key>.pdf``). Each link names its report for screen readers."""
+    html_rel = str(entry["outputs"]["html"])
+    context = f'<span class="sr-only"> de « {html.escape(entry["title"])} »</span>'
+    links = [f'<a href="{html.escape(entry["outputs"]["ipynb"])}">carnet exécuté{context}</a>']
+    pdf_rel = Path(html_rel).with_suffix(".pdf").as_posix()
+    if (root / pdf_rel).is_file():
+        links.append(f'<a href="{html.escape(pdf_rel)}">PDF{context}</a>')
+    return " · ".join(links)
+
+
+def _publication_css() -> str:
+    """The stylesheet the reports share with the index (``templates/report/publication.css.j2``)."""
+    return (TEMPLATES_DIR / "report" / "publication.css.j2").read_text(encoding="utf-8")
+
+
 def write_index(manifest: Mapping[str, Any], *, out_dir: Path, plan: Plan) -> Path:
     """``OUT/<year>/index.html`` from the run's manifest: the reports grouped as in the run plan (the
     engagement reports by priority), each with its status, and the plan-wide status counts."""
@@ -1775,15 +1925,16 @@ def write_index(manifest: Mapping[str, Any], *, out_dir: Path, plan: Plan) -> Pa
                 title = html.escape(entry["title"])
                 outputs = entry["outputs"]
                 if state == "missing":
-                    link, notebook = title, ""
+                    link, others = title, ""
                 else:
                     link = f'<a href="{html.escape(outputs["html"])}">{title}</a>'
-                    notebook = f'<a href="{html.escape(outputs["ipynb"])}">carnet</a>'
-                rows.append(f'<tr class="{state}"><td>{link}</td><td>{text}</td><td>{notebook}</td></tr>')
+                    others = _index_other_formats(entry, root)
+                rows.append(f'<tr class="{state}"><th scope="row">{link}</th><td>{text}</td><td>{others}</td></tr>')
             if group:
                 parts.append(f"<h3>{html.escape(group)}</h3>")
             parts.append(
-                "<table><thead><tr><th>Rapport</th><th>État</th><th>Carnet exécuté</th></tr></thead>"
+                '<table><thead><tr><th scope="col">Rapport</th><th scope="col">État</th>'
+                '<th scope="col">Autres formats</th></tr></thead>'
                 f"<tbody>{''.join(rows)}</tbody></table>"
             )
         sections.append("".join(parts))
@@ -1813,16 +1964,16 @@ def write_index(manifest: Mapping[str, Any], *, out_dir: Path, plan: Plan) -> Pa
             "transversal": plan.transversal.title,
             "total": "Ensemble du plan",
         }
-        head = "".join(f"<th>{html.escape(labels.get(c, c))}</th>" for c in status_counts["columns"])
+        head = "".join(f'<th scope="col">{html.escape(labels.get(c, c))}</th>' for c in status_counts["columns"])
         body = "".join(
-            f'<tr class="{"total" if name == "total" else ""}"><td>{html.escape(rows_fr.get(name, name))}</td>'
+            f'<tr class="{"total" if name == "total" else ""}"><th scope="row">{html.escape(rows_fr.get(name, name))}</th>'
             + "".join(f'<td class="num">{v}</td>' for v in values)
             + "</tr>"
             for name, values in status_counts["rows"].items()
         )
         status_block = (
             f"<table><caption>Nombre d'indicateurs par statut en {year}</caption>"
-            f"<thead><tr><th>Priorité</th>{head}</tr></thead><tbody>{body}</tbody></table>"
+            f'<thead><tr><th scope="col">Priorité</th>{head}</tr></thead><tbody>{body}</tbody></table>'
         )
     tables = (manifest.get("tables") or {}).get("files", [])
     tables_block = (
@@ -1832,14 +1983,20 @@ def write_index(manifest: Mapping[str, Any], *, out_dir: Path, plan: Plan) -> Pa
         if tables
         else "<p>Aucun tableau produit.</p>"
     )
+    title = f"Évaluation du plan économie et emploi – {year}"
     page = f"""<!DOCTYPE html>
-<html lang="fr"><head><meta charset="utf-8"><title>Évaluation du plan économie et emploi – {year}</title>
-<style>body{{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em}}table{{border-collapse:collapse;width:100%;margin:0.5em 0}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}th{{background:#f0f3f7}}td.num{{text-align:right}}
+<html lang="fr"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1.0">
+<title>{title}</title>
+<style>{_publication_css()}</style>
+<style>@page{{@top-left{{content:"{_css_string(title)}"}}}}
+body{{font-family:sans-serif;max-width:64em;margin:2em auto;padding:0 1em;color:#1a1a1a}}table{{border-collapse:collapse;width:100%;margin:0.5em 0}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}thead th{{background:#f0f3f7}}tbody th{{font-weight:normal}}td.num{{text-align:right}}
 caption{{text-align:left;font-weight:bold;padding:4px 0}}h2{{font-size:1.15em;margin-top:1.6em}}h3{{font-size:1em}}
-tr.failed td{{background:#fde8e8}}tr.missing td{{color:#777}}tr.cached td,tr.earlier td{{color:#333}}tr.total td{{font-weight:bold}}
-.banner{{background:#fff3cd;border:2px solid #d39e00;padding:8px 12px;font-weight:bold}}</style></head>
-<body>{banner}
+tr.failed td,tr.failed th{{background:#fde8e8}}tr.missing td,tr.missing th{{color:#595959}}tr.total td,tr.total th{{font-weight:bold}}
+.banner{{background:#fff3cd;border:2px solid #d39e00;padding:8px 12px;font-weight:bold}}
+.sr-only{{position:absolute;width:1px;height:1px;margin:-1px;padding:0;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}}
+footer{{margin-top:2em;font-size:0.85em}}</style></head>
+<body><main>{banner}
 <h1>Plan d'actions économie et emploi des quartiers prioritaires de la MEL – livrables {year}</h1>
 <p>{len(manifest["reports"])} rapports : {summary}. Passage du {_when(manifest.get("finished") or manifest.get("started"))}.</p>
 <h2>Situation des indicateurs du plan en {year}</h2>
@@ -1847,8 +2004,9 @@ tr.failed td{{background:#fde8e8}}tr.missing td{{color:#777}}tr.cached td,tr.ear
 {"".join(sections)}
 <h2>Tableaux de données (CSV pour Excel, classeur)</h2>
 {tables_block}
-<p><small>Données : {html.escape(str(data.get("name", "")))}. Paquet evaluation {html.escape(str(manifest["package"]["version"]))} ;
-détail du passage dans <a href="{MANIFEST_NAME}">{MANIFEST_NAME}</a>.</small></p>
+</main>
+<footer><p>Données : {html.escape(str(data.get("name", "")))}. Paquet evaluation {html.escape(str(manifest["package"]["version"]))} ;
+détail du passage dans <a href="{MANIFEST_NAME}">{MANIFEST_NAME}</a>.</p></footer>
 </body></html>
 """
     path = root / "index.html"

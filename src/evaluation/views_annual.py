@@ -36,6 +36,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from evaluation import disclosure as dc
 from evaluation import employment_gap as eg
@@ -43,18 +45,44 @@ from evaluation.barometer import INDICATORS, commune_table
 from evaluation.barometer_disclosure import ProtectedBarometer, hidden_levels, protect_barometer
 from evaluation.employment_gap import QPV_AGGREGATE
 from evaluation.errors import UsageError
-from evaluation.formatting import NBSP, format_number, format_pct, html_table
+from evaluation.formatting import (
+    NBSP,
+    format_change,
+    format_count,
+    format_number,
+    format_ordinal,
+    format_pct,
+    html_table,
+    sort_key_fr,
+)
 from evaluation.gap_publication import PublishedGap, published_gap
 from evaluation.intake import Problem, load_barometer
-from evaluation.io import Dataset, load_dataset
+from evaluation.io import Dataset
 from evaluation.monitoring import MonitoringData, load_monitoring_data
 from evaluation.plan import Plan, load_plan
-from evaluation.territories import communes_frame, load_qpv, reference_provenance
-from evaluation.views import Chart, Html, _check_year
+from evaluation.territories import communes_frame, load_qpv
+from evaluation.views import (
+    _LINE_IN,
+    CHART_WIDTH_IN,
+    MIN_FONT_PT,
+    Chart,
+    Html,
+    _check_year,
+    _year_ticks,
+    chars_per_line,
+    check_parameter_names,
+    dataset_parameter,
+    draw_grid,
+    enumerate_fr,
+    parameter_error,
+    until_year,
+    wrap,
+)
 
 __all__ = [
     "AnnualContext",
     "annual_context",
+    "build_annual_context",
     "headline_block",
     "gap_chart",
     "decomposition_block",
@@ -119,15 +147,40 @@ def annual_context(
     ``baseline_year`` 0 means the first year of the barometer series. The gap series stops at
     ``year``: a report of 2019 does not show 2020. ``design_effect``: the census counts' (default
     :data:`evaluation.employment_gap.DEFAULT_CENSUS_DESIGN_EFFECT`, as the export and the command).
+    A wrong parameter raises :class:`UsageError` with one French line naming it, the value and the
+    accepted values; a name of the parameters cell that the notebook does not declare is warned about.
+    The monitoring data stop at ``year`` too.
     """
+    check_parameter_names(("year", "data_dir", "comparator", "baseline_year"))
+    return build_annual_context(year, data_dir, comparator, baseline_year, design_effect)
+
+
+def build_annual_context(
+    year: int,
+    data_dir: str = "",
+    comparator: str = eg.PLAN_COMPARATOR,
+    baseline_year: int = 0,
+    design_effect: float = eg.DEFAULT_CENSUS_DESIGN_EFFECT,
+) -> AnnualContext:
+    """:func:`annual_context` without the check of the parameters cell's names (the synthesis checks its own)."""
     _check_year(year)
+    if comparator not in eg.COMPARATORS:
+        accepted = " ou ".join(f"« {key} » ({label})" for key, label in eg.COMPARATORS.items())
+        raise parameter_error("comparator", comparator, accepted)
     plan = load_plan()
-    dataset = load_dataset(data_dir or None)
+    dataset = dataset_parameter(data_dir)
     barometer, problems = load_barometer(dataset, plan)
     barometer = barometer[barometer["year"] <= year]
     if barometer.empty:
         raise UsageError(f"no barometer data up to {year} in {dataset.path / 'barometer'}")
-    data = load_monitoring_data(plan, dataset)
+    series_years = sorted(int(y) for y in barometer["year"].unique())
+    if baseline_year and (isinstance(baseline_year, bool) or baseline_year not in series_years):
+        raise parameter_error(
+            "baseline_year",
+            baseline_year,
+            f"0 (première année de la série, {series_years[0]}) ou une année de la série, de {series_years[0]} à {series_years[-1]}",
+        )
+    data = until_year(load_monitoring_data(plan, dataset), year)
     rule = dc.get_rule(dataset.disclosure or dc.DEFAULT_RULE)
     # Every earlier year's protection once: the changes, the contributions, the small multiples and
     # the gap series all depend on what those years hide.
@@ -269,13 +322,14 @@ def headline_block(ctx: AnnualContext) -> Html:
     sentences = []
     if gap.gap_hidden(latest):
         sentences.append(
-            f"En {latest}, l'écart de taux d'emploi entre les quartiers prioritaires et {_the(comparator)} est soumis au "
+            f"En {latest}, l'écart de taux d'emploi entre les quartiers prioritaires de la politique de la ville (QPV) et {_the(comparator)} est soumis au "
             "secret statistique : les données de cette année ne couvrent que peu d'habitants, et le publier permettrait "
             "de retrouver des effectifs masqués du baromètre."
         )
     else:
         sentences.append(
             f"En {latest}, le taux d'emploi des 15-64 ans est de {format_pct(row['qpv_rate_pct'], 1)} dans les quartiers prioritaires "
+            "de la politique de la ville (QPV) "
             f"et de {format_pct(row['comparator_rate_pct'], 1)} pour la comparaison « {comparator} » : un écart de {_pp(row['gap_pp'])}."
         )
         if pd.isna(row["gap_low_pp"]):
@@ -334,23 +388,47 @@ def headline_block(ctx: AnnualContext) -> Html:
     return Html("".join(f"<p>{s}</p>" for s in sentences) + guards, "écart de taux d'emploi")
 
 
+def _gap_alt(ctx: AnnualContext) -> str:
+    """The gap chart in words: the two rates and the gap, first and last published years, and the objective."""
+    s = ctx.series.dropna(subset=["gap_pp"])
+    comparator = eg.COMPARATORS[ctx.comparator]
+    if s.empty:
+        return (
+            f"Taux d'emploi des quartiers prioritaires (QPV) et de {_the(comparator)} : "
+            "écart soumis au secret statistique toutes les années."
+        )
+    first, last = s.iloc[0], s.iloc[-1]
+    text = (
+        f"Taux d'emploi des 15-64 ans des quartiers prioritaires (QPV) et de {_the(comparator)} "
+        f"de {int(first['year'])} à {int(last['year'])} : de {format_pct(first['qpv_rate_pct'], 1)} à "
+        f"{format_pct(last['qpv_rate_pct'], 1)} dans les QPV, de {format_pct(first['comparator_rate_pct'], 1)} à "
+        f"{format_pct(last['comparator_rate_pct'], 1)} pour la comparaison ; l'écart passe de "
+        f"{format_number(first['gap_pp'], 1)} à {_pp(last['gap_pp'])}"
+    )
+    if ctx.reduction is not None:
+        horizon = ctx.reduction.required_path[-1][0]
+        text += f", pour un objectif de {_pp(ctx.reduction.target_gap_pp)} en {horizon}"
+    if ctx.gap.hidden_years:
+        text += f" (années soumises au secret statistique : {', '.join(map(str, ctx.gap.hidden_years))})"
+    return text + "."
+
+
 def gap_chart(ctx: AnnualContext) -> Chart:
     """Left: the two rates with their intervals; right: the gap, its interval, the path to the target.
 
     The published series: a hidden year is a hole in the lines; without a published reduction, no path.
+    Drawn at the page's width, fonts of 9 points or more, legends under the panels.
     """
     s = ctx.series
-    figure = Figure(figsize=(11, 3.8), dpi=90)
+    figure = Figure(figsize=(CHART_WIDTH_IN, 4.6))
     left, right = figure.subplots(1, 2)
     for prefix, label, color in (
-        ("qpv", "Quartiers prioritaires", "#c05621"),
+        ("qpv", "Quartiers prioritaires (QPV)", "#c05621"),
         ("comparator", eg.COMPARATORS[ctx.comparator], "#2b6cb0"),
     ):
-        left.plot(s["year"], s[f"{prefix}_rate_pct"], marker="o", color=color, label=label)
+        left.plot(s["year"], s[f"{prefix}_rate_pct"], marker="o", color=color, label=wrap(label, 30))
         if s[f"{prefix}_low_pct"].notna().any():
             left.fill_between(s["year"], s[f"{prefix}_low_pct"], s[f"{prefix}_high_pct"], color=color, alpha=0.2)
-    left.set_title("Taux d'emploi des 15-64 ans (%)", fontsize=10)
-    left.legend(fontsize=8)
     right.plot(s["year"], s["gap_pp"], marker="o", color="#2d3748", label="écart observé")
     if s["gap_low_pp"].notna().any():
         right.fill_between(
@@ -359,23 +437,27 @@ def gap_chart(ctx: AnnualContext) -> Chart:
             s["gap_high_pp"],
             color="#2d3748",
             alpha=0.15,
-            label="intervalle à 95 % (ordre de grandeur)",
+            label="intervalle à 95 %\n(ordre de grandeur)",
         )
     if ctx.reduction is not None:
         path_years, path_gaps = zip(*ctx.reduction.required_path, strict=True)
         right.plot(path_years, path_gaps, linestyle="--", color="#38a169", label="trajectoire vers l'objectif")
         right.axhline(ctx.reduction.target_gap_pp, color="#38a169", linewidth=0.8)
+    titles = ("Taux d'emploi des 15-64 ans (%)", "Écart (points) et objectif de réduction de moitié")
+    years = [int(y) for y in s["year"]]
+    for axes, title in zip((left, right), titles, strict=True):
+        axes.set_title(wrap(title, chars_per_line(CHART_WIDTH_IN / 2 - 0.5, 10)), fontsize=10)
+        axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value, 1))
+        axes.yaxis.set_major_locator(MaxNLocator(nbins=5))
+        axes.tick_params(labelsize=MIN_FONT_PT)
+        axes.axvline(ctx.year, color="#d39e00", linewidth=0.8)
+        _year_ticks(axes, years, most=4)
+        axes.legend(fontsize=MIN_FONT_PT, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
     if ctx.gap.hidden_years:
         hidden = ", ".join(str(y) for y in ctx.gap.hidden_years)
-        figure.text(0.01, 0.01, f"Années soumises au secret statistique : {hidden}", fontsize=8)
-    right.set_title("Écart (points) et objectif de réduction de moitié", fontsize=10)
-    right.legend(fontsize=8)
-    for axes in (left, right):
-        axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value, 1))
-        axes.tick_params(labelsize=8)
-        axes.axvline(ctx.year, color="#d39e00", linewidth=0.8)
-    figure.tight_layout()
-    return Chart(figure, "graphique : écart de taux d'emploi")
+        figure.text(0.01, 0.01, f"Années soumises au secret statistique : {hidden}", fontsize=MIN_FONT_PT)
+    figure.tight_layout(rect=(0, 0.04 if ctx.gap.hidden_years else 0, 1, 1))
+    return Chart(figure, "graphique : écart de taux d'emploi", _gap_alt(ctx))
 
 
 def decomposition_block(ctx: AnnualContext) -> Html:
@@ -477,82 +559,170 @@ def contributions_block(ctx: AnnualContext, top: int = 8) -> Html:
     return Html(markup, "contributions")
 
 
-def barometer_heatmap(ctx: AnnualContext) -> Chart:
-    """QPV × indicator, coloured by rank among the 26 (green: most favourable), annotated with the level."""
-    import seaborn as sns
+#: Column heads of the barometer heatmap: two short lines each (the table that follows gives the full labels).
+_HEATMAP_HEADS = {
+    "employment_rate_pct": "Taux\nd'emploi (%)",
+    "jobseekers_per_100": "Demandeurs\nd'emploi /100",
+    "poverty_rate_pct": "Taux de\npauvreté (%)",
+    "caf_dependence_pct": "Dépendance\nCAF (%)",
+    "business_creations_per_1000": "Entreprises\ncréées /1 000",
+}
+#: What the short heads and the jargon of the barometer mean, printed under its heatmap and its table.
+_BAROMETER_NOTE = (
+    "Demandeurs d'emploi : demandeurs d'emploi en fin de mois (DEFM) inscrits à Pôle emploi en catégorie A "
+    "(sans emploi) ou B et C (en activité réduite), pour 100 habitants de 15 à 64 ans. Dépendance CAF : part "
+    "des allocataires de la caisse d'allocations familiales (CAF) dont les revenus sont faits à 100 % de "
+    "prestations. Entreprises créées : pour 1 000 habitants."
+)
 
+
+def barometer_heatmap(ctx: AnnualContext) -> Chart:
+    """QPV × indicator, coloured by rank among the 26 (green: most favourable), annotated with the level.
+
+    QPV names in full (wrapped: a long name makes its row taller), fonts of 9 points or more.
+    """
     table = ctx.protection.table.assign(hidden=ctx.protection.flags["level"] != dc.Flag.PUBLISHED)
     qpv = table[table["territory"].str.startswith("QN")]
-    ranks = qpv.pivot(index="territory", columns="indicator", values="rank")[[i.key for i in INDICATORS]]
-    levels = qpv.pivot(index="territory", columns="indicator", values="level")[[i.key for i in INDICATORS]]
-    hidden = qpv.pivot(index="territory", columns="indicator", values="hidden")[[i.key for i in INDICATORS]]
-    ranks.index = [ctx.names.get(c, c)[:40] for c in ranks.index]
-    short = {
-        "employment_rate_pct": "Taux d'emploi",
-        "jobseekers_per_100": "DEFM /100",
-        "poverty_rate_pct": "Pauvreté",
-        "caf_dependence_pct": "Dépendance CAF",
-        "business_creations_per_1000": "Créations /1000",
-    }
-    ranks.columns = [short[c] for c in ranks.columns]
-    secret = hidden.to_numpy(dtype=bool)
-    figure = Figure(figsize=(8, 9), dpi=90)
-    axes = figure.subplots()
-    annotations = levels.map(lambda v: "" if pd.isna(v) else format_number(v, 1)).to_numpy()
-    sns.heatmap(
-        ranks,
-        annot=annotations,
-        fmt="",
-        cmap="RdYlGn_r",
-        vmin=1,
-        vmax=max(2, int(ranks.max().max())) if secret.any() else 26,  # ranks among the published QPV
-        cbar_kws={
-            "label": "rang parmi les QPV publiés (1 = le plus favorable)"
-            if secret.any()
-            else "rang parmi les 26 QPV (1 = le plus favorable)"
-        },
-        ax=axes,
-        linewidths=0.4,
+    keys = [i.key for i in INDICATORS]
+    ranks = qpv.pivot(index="territory", columns="indicator", values="rank")[keys]
+    levels = qpv.pivot(index="territory", columns="indicator", values="level")[keys]
+    hidden = qpv.pivot(index="territory", columns="indicator", values="hidden")[keys].astype(bool)
+    order = list(dict.fromkeys(qpv["territory"]))  # the barometer's order (the reference list's)
+    ranks, levels, hidden = ranks.loc[order], levels.loc[order], hidden.loc[order]
+    annotations = levels.map(lambda v: "" if pd.isna(v) else format_number(v, 1)).mask(hidden, dc.SECRET_SYMBOL)
+    width = CHART_WIDTH_IN
+    grid_w = 0.58 * len(keys)
+    label_w = width - grid_w - 0.2
+    names = [wrap(ctx.names.get(code, code), chars_per_line(label_w - 0.1)) for code in order]
+    row_heights = [(n.count("\n") + 1) * _LINE_IN + 0.08 for n in names]
+    secret = bool(hidden.to_numpy().any())
+    title = wrap(
+        f"Baromètre {ctx.year} : niveau de chaque indicateur, couleur selon le rang", chars_per_line(width, 10)
     )
-    for i, j in zip(*secret.nonzero(), strict=True):  # seaborn leaves the empty (NaN) cells unannotated
-        axes.text(j + 0.5, i + 0.5, dc.SECRET_SYMBOL, ha="center", va="center", fontsize=10)
-    axes.set_ylabel("")
-    axes.tick_params(labelsize=8)
-    axes.set_title(f"Baromètre {ctx.year} : niveau de chaque indicateur, couleur selon le rang", fontsize=10)
-    if secret.any():
-        axes.set_xlabel(f"{dc.legend_fr(ctx.rule)} ;\nrangs parmi les quartiers dont le niveau est publié", fontsize=8)
-    figure.tight_layout()
-    return Chart(figure, "carte de chaleur du baromètre")
+    title_h = (title.count("\n") + 1) * 10 * 1.3 / 72 + 0.1
+    header, bottom = 1.15, 0.8
+    grid_h = sum(row_heights)
+    height = title_h + header + grid_h + bottom
+    figure = Figure(figsize=(width, height))
+    axes = figure.add_axes((label_w / width, bottom / height, grid_w / width, grid_h / height))
+    top_rank = max(2, int(ranks.max().max())) if secret else 26  # ranks among the published QPV
+    mesh = draw_grid(axes, ranks, annotations, row_heights, "RdYlGn_r", 1, top_rank)
+    centres = [sum(row_heights[:i]) + h / 2 for i, h in enumerate(row_heights)]
+    axes.set_yticks(centres, names)
+    axes.set_xticks([j + 0.5 for j in range(len(keys))], [_HEATMAP_HEADS[k] for k in keys], rotation=90)
+    axes.xaxis.tick_top()
+    figure.text(0.5, 1 - 0.05 / height, title, ha="center", va="top", fontsize=10)
+    bar = figure.add_axes((label_w / width, 0.4 / height, grid_w / width, 0.12 / height))
+    figure.colorbar(mesh, cax=bar, orientation="horizontal")
+    bar.set_xticks(sorted({1, *range(5, top_rank, 5), top_rank}))
+    bar.tick_params(labelsize=MIN_FONT_PT)
+    among = "parmi les QPV publiés" if secret else "parmi les 26 QPV"
+    key = f"Rang {among} (1 = le plus favorable)"
+    if secret:
+        key += f" ; {dc.legend_fr(ctx.rule)}"
+    figure.text(
+        (label_w - 0.1) / width,
+        0.46 / height,
+        wrap(key, chars_per_line(label_w - 0.2)),
+        ha="right",
+        va="center",
+        fontsize=MIN_FONT_PT,
+    )
+    rates = levels["employment_rate_pct"].where(~hidden["employment_rate_pct"]).dropna()
+    alt = (
+        f"Carte de chaleur du baromètre {ctx.year} : pour chacun des {len(order)} quartiers prioritaires, le niveau de "
+        "cinq indicateurs (taux d'emploi, demandeurs d'emploi pour 100 habitants, taux de pauvreté, dépendance aux "
+        "prestations de la CAF, entreprises créées pour 1 000 habitants), coloré selon le rang du quartier "
+        f"({among}). Le taux d'emploi va de {format_pct(rates.min(), 1)} ({ctx.names.get(rates.idxmin())}) à "
+        f"{format_pct(rates.max(), 1)} ({ctx.names.get(rates.idxmax())}). Les mêmes valeurs figurent dans le tableau "
+        "qui suit."
+    )
+    return Chart(figure, "carte de chaleur du baromètre", alt)
 
 
 def qpv_small_multiples(ctx: AnnualContext) -> Chart:
-    """One small panel per QPV: its employment rate over the years against the comparator's."""
+    """One small panel per QPV: its employment rate over the years against the comparator's.
+
+    Three panels a row, nine per figure (three figures for the 26 QPV); names in full, wrapped; years
+    and rates on every panel. Fixed positions rather than a layout engine, which would measure the
+    labels of every panel (seconds per report).
+    """
     counts = ctx.barometer[(ctx.barometer["sex"] == "ensemble") & (ctx.barometer["age_band"] == "total")]
     wide = counts.pivot_table(index=["territory", "year"], columns="indicator", values="value", aggfunc="sum")
     rate = (wide["employed_15_64"] / wide["population_15_64"] * 100).unstack("year")
     for year in rate.columns:  # the years a QPV's rate is hidden in that year's barometer are left out
         hidden = [t for t, key in _hidden_levels(ctx, int(year)) if key == _RATE and t in rate.index]
         rate.loc[hidden, year] = float("nan")
-    codes = sorted(c for c in rate.index if str(c).startswith("QN"))
-    figure = Figure(figsize=(12, 12), dpi=80)
-    grid = figure.subplots(6, 5, sharex=True, sharey=True, squeeze=False)
-    years = list(rate.columns)
-    for axes, code in zip(grid.flat, codes, strict=False):
-        axes.plot(years, rate.loc[ctx.comparator], color="#2b6cb0", linewidth=1)
-        axes.plot(years, rate.loc[code], color="#c05621", marker=".", linewidth=1.2)
-        axes.set_title(ctx.names.get(code, code)[:28], fontsize=7, y=1.0, pad=3)  # fixed: no label measuring
-        axes.tick_params(labelsize=6)
-    for axes in list(grid.flat)[len(codes) :]:
-        axes.set_visible(False)
-    columns = grid.shape[1]
-    for index in range(max(0, len(codes) - columns), len(codes)):  # the lowest panel of each column
-        grid.flat[index].xaxis.set_tick_params(labelbottom=True)
-    figure.suptitle(
-        f"Taux d'emploi des 15-64 ans par quartier (orange) et {eg.COMPARATORS[ctx.comparator]} (bleu), %", fontsize=10
+    in_data = set(rate.index)
+    codes = [c for c in ctx.names if str(c).startswith("QN") and c in in_data]  # the reference list's order
+    years = [int(y) for y in rate.columns]
+    comparator = eg.COMPARATORS[ctx.comparator]
+    low = min(rate.loc[codes].min().min(), rate.loc[ctx.comparator].min())
+    high = max(rate.loc[codes].max().max(), rate.loc[ctx.comparator].max())
+    columns, rows_per_figure = 3, 3
+    width = CHART_WIDTH_IN
+    left, right, gap_x = 0.45, 0.25, 0.45
+    panel_w = (width - left - right - gap_x * (columns - 1)) / columns
+    title_chars = chars_per_line(panel_w)
+    per_figure = columns * rows_per_figure
+    pages = [codes[i : i + per_figure] for i in range(0, len(codes), per_figure)]
+    figures, alts = [], []
+    for number, page in enumerate(pages, start=1):
+        rows = [page[i : i + columns] for i in range(0, len(page), columns)]
+        titles = {c: wrap(ctx.names.get(c, c), title_chars) for c in page}
+        heights = [max(titles[c].count("\n") + 1 for c in row) * _LINE_IN + 0.08 for row in rows]
+        panel_h, below, legend_h = 1.1, 0.42, 0.5
+        height = legend_h + sum(h + panel_h + below for h in heights)
+        figure = Figure(figsize=(width, height))
+        top = height - legend_h
+        for row, title_h in zip(rows, heights, strict=True):
+            bottom = top - title_h - panel_h
+            for column, code in enumerate(row):
+                x = left + column * (panel_w + gap_x)
+                axes = figure.add_axes((x / width, bottom / height, panel_w / width, panel_h / height))
+                axes.plot(years, rate.loc[ctx.comparator], color="#2b6cb0", linewidth=1.2)
+                axes.plot(years, rate.loc[code], color="#c05621", marker=".", linewidth=1.4)
+                axes.set_title(titles[code], fontsize=MIN_FONT_PT, loc="left", pad=3)
+                axes.set_ylim(low - 3, high + 3)
+                axes.yaxis.set_major_locator(MaxNLocator(nbins=3, integer=True))
+                axes.tick_params(labelsize=MIN_FONT_PT)
+                _year_ticks(axes, years, most=4)
+            top = bottom - below
+        handles = [
+            Line2D([], [], color="#c05621", marker=".", linewidth=1.4, label="taux d'emploi du quartier (%)"),
+            Line2D([], [], color="#2b6cb0", linewidth=1.2, label=wrap(comparator, 34)),
+        ]
+        figure.legend(handles=handles, loc="upper center", ncols=2, fontsize=MIN_FONT_PT, frameon=False)
+        figures.append(figure)
+        alts.append(_small_multiples_alt(ctx, rate, page, years, (number, len(pages))))
+    return Chart(figures, "petits multiples par quartier", alts)
+
+
+def _small_multiples_alt(
+    ctx: AnnualContext, rate: pd.DataFrame, codes: list[str], years: list[int], part: tuple[int, int]
+) -> str:
+    """One figure of :func:`qpv_small_multiples` in words: the quartiers shown, their range, how many rose."""
+    first, last = years[0], years[-1]
+    latest = rate.loc[codes, last].dropna()
+    change = (rate.loc[codes, last] - rate.loc[codes, first]).dropna()
+    names = [ctx.names.get(c, c) for c in codes]
+    text = (
+        f"Taux d'emploi des 15-64 ans de {first} à {last}, un graphique par quartier, comparé à "
+        f"{_the(eg.COMPARATORS[ctx.comparator])} ({format_pct(rate.at[ctx.comparator, last], 1)} en {last}) ; "
+        f"partie {part[0]} sur {part[1]} : {enumerate_fr(names)}."
     )
-    # Fixed margins rather than tight_layout, which measures the 26 panels' labels: 2.5 s per report.
-    figure.subplots_adjust(left=0.04, right=0.99, bottom=0.04, top=0.94, wspace=0.12, hspace=0.42)
-    return Chart(figure, "petits multiples par quartier")
+    if not latest.empty:
+        text += (
+            f" En {last}, de {format_pct(latest.min(), 1)} ({ctx.names.get(latest.idxmin())}) à "
+            f"{format_pct(latest.max(), 1)} ({ctx.names.get(latest.idxmax())})"
+        )
+        if not change.empty:
+            text += (
+                f" ; en hausse depuis {first} dans {format_count(int((change > 0).sum()), 'quartier')} "
+                f"sur {len(change)}"
+            )
+        text += "."
+    return text
 
 
 def qpv_table_block(ctx: AnnualContext) -> Html:
@@ -581,9 +751,9 @@ def qpv_table_block(ctx: AnnualContext) -> Html:
             if change_hidden.at[code, ind.key]:
                 text += f" ({dc.SECRET_SYMBOL})"
             elif not pd.isna(delta):
-                text += f" ({'+' if delta >= 0 else ''}{format_number(delta, 1)})"
+                text += f" ({format_change(delta, 1)})"
             if not pd.isna(rank.at[code, ind.key]):
-                text += f" [{int(rank.at[code, ind.key])}e]"
+                text += f" [{format_ordinal(int(rank.at[code, ind.key]))}]"
             row[ind.label] = text
         rows.append(row)
     caption = (
@@ -599,13 +769,16 @@ def qpv_table_block(ctx: AnnualContext) -> Html:
             else ""
         )
         markup += f"<p><em>{html.escape(dc.legend_fr(ctx.rule))}{note}.</em></p>"
+    markup += f"<p><em>{html.escape(_BAROMETER_NOTE)}</em></p>"
     return Html(markup, "baromètre par quartier")
 
 
 def commune_table_block(ctx: AnnualContext) -> Html:
-    """The barometer per commune; a commune's figure that includes a hidden QPV figure is hidden."""
+    """The barometer per commune, communes in alphabetical order; a commune's figure that includes a hidden
+    QPV figure is hidden."""
     communes = communes_frame()
     table = commune_table(ctx.barometer, communes, ctx.year)
+    table = table.iloc[sorted(range(len(table)), key=lambda i: sort_key_fr(str(table["commune"].iloc[i])))]
     codes = communes.groupby("insee")["code"].agg(set)
     hidden = ctx.protection.hidden_levels
 
@@ -630,16 +803,29 @@ def commune_table_block(ctx: AnnualContext) -> Html:
     markup = html_table(
         frame,
         numeric=["QPV", *[i.label for i in INDICATORS]],
-        caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune)",
+        caption=f"Baromètre {ctx.year} par commune (quartiers prioritaires de la commune), communes par ordre alphabétique",
     )
     if (frame[[i.label for i in INDICATORS]] == dc.SECRET_SYMBOL).any(axis=None):
         markup += _legend(ctx)
     return Html(markup, "baromètre par commune")
 
 
+#: The reference list of the QPV (``data/reference/qpv_mel_2024.csv``), described for the reader. Its
+#: facts are those of the file's own comment lines (``territories.reference_provenance``; a test keeps
+#: the two in step): the geography and its decree, the sources, and the caveat on the year.
+REFERENCE_FR = (
+    "Liste des 26 quartiers prioritaires de la politique de la ville (QPV) de la Métropole européenne de Lille, "
+    "géographie 2024 (décret n° 2023-1314), avec leurs communes et leur population municipale : données réelles.",
+    "Source : données publiques du SIG Ville de l'Agence nationale de la cohésion des territoires (ANCT) et de "
+    "l'INSEE, dans une extraction publiée par un tiers en octobre 2025.",
+    "La source n'indique pas l'année de ses indicateurs (taux d'emploi, taux de pauvreté, allocataires de la CAF) : "
+    "à vérifier avant toute publication de ces chiffres.",
+)
+
+
 def reference_block() -> Html:
-    """Provenance and caveat of the real reference list of the 26 QPV."""
-    lines = "".join(f"<li>{html.escape(line)}</li>" for line in reference_provenance())
+    """Provenance and caveat of the real reference list of the 26 QPV, in French."""
+    lines = "".join(f"<li>{html.escape(line)}</li>" for line in REFERENCE_FR)
     return Html(
         f"<p><b>Référentiel des quartiers (données réelles)</b></p><ul>{lines}</ul>", "provenance du référentiel"
     )

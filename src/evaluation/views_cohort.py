@@ -23,12 +23,25 @@ from evaluation import cohort_release as cr
 from evaluation import cohorts as co
 from evaluation import disclosure as dc
 from evaluation.errors import UsageError
-from evaluation.formatting import format_number, format_pct, html_table
+from evaluation.formatting import format_count, format_number, format_pct, html_table
 from evaluation.intake import Problem, load_cohorts
 from evaluation.intake._cache import folder_state
-from evaluation.io import Dataset, load_dataset
+from evaluation.io import Dataset
+from evaluation.labels import rule_text
 from evaluation.plan import Plan, load_plan
-from evaluation.views import Chart, Html, _check_year
+from evaluation.views import (
+    CHART_WIDTH_IN,
+    MIN_FONT_PT,
+    Chart,
+    Html,
+    _check_year,
+    chars_per_line,
+    check_parameter_names,
+    dataset_parameter,
+    engagement_parameter,
+    parameter_error,
+    wrap,
+)
 
 __all__ = [
     "CohortContext",
@@ -85,7 +98,7 @@ class CohortContext:
         return {
             "dispositif": self.title,
             "année (suivi au 31 décembre)": self.year,
-            "règle de secret": f"{self.rule.name} (seuil {self.rule.threshold})",
+            "secret statistique": rule_text(self.rule.name, self.rule.threshold, self.rule.dominance_pct),
         }
 
 
@@ -123,14 +136,31 @@ def load_release(plan: Plan, dataset: Dataset, year: int, rule: str = "") -> tup
 
 
 def cohort_context(programme: str = "all", year: int = 2021, data_dir: str = "", rule: str = "") -> CohortContext:
-    """Validate the parameters of ``cohort.ipynb`` and build the year's release (the whole of it, protected)."""
+    """Validate the parameters of ``cohort.ipynb`` and build the year's release (the whole of it, protected).
+
+    A wrong parameter raises :class:`UsageError` with one French line naming it, the value and the accepted
+    values; a name of the parameters cell that the notebook does not declare is warned about.
+    """
+    check_parameter_names(("programme", "year", "data_dir", "rule"))
     _check_year(year)
+    if rule and rule not in dc.PRESETS:
+        raise parameter_error(
+            "rule", rule, "« » (la règle du jeu de données), " + ", ".join(f"« {r} »" for r in dc.PRESETS)
+        )
     plan = load_plan()
-    dataset = load_dataset(data_dir or None)
+    dataset = dataset_parameter(data_dir)
     programme = str(programme)
     if programme != cr.ALL:
-        programme = plan.engagement(programme).id
+        programme = engagement_parameter(plan, programme, "programme").id
     release, problems = load_release(plan, dataset, year, rule)
+    if programme != cr.ALL and programme not in release.programmes:
+        followed = ", ".join(f"« {p} »" for p in release.programmes)
+        raise parameter_error(
+            "programme",
+            programme,
+            f"« all » ou un dispositif suivi : {followed}",
+            f"aucun bénéficiaire suivi en {year}",
+        )
     part = release.for_programme(programme)
     return CohortContext(plan, dataset, programme, year, tuple(problems), part)
 
@@ -216,7 +246,7 @@ def incidence_chart(ctx: CohortContext) -> Chart | Html:
     published = ctx.release.curves[ctx.programme]
     if published.empty:
         return Html("<p><em>Trop peu de bénéficiaires pour publier une courbe.</em></p>", "courbe d'accès à l'emploi")
-    figure = Figure(figsize=(7, 3.6), dpi=90)
+    figure = Figure(figsize=(CHART_WIDTH_IN, 3.6))
     axes = figure.subplots()
     times = np.concatenate([[0.0], published["time"].to_numpy()])
     share = 100 * np.concatenate([[0.0], published["estimate"].to_numpy()])
@@ -224,18 +254,35 @@ def incidence_chart(ctx: CohortContext) -> Chart | Html:
     high = 100 * np.concatenate([[0.0], published["ci_upper"].to_numpy()])
     axes.step(times, share, where="post", color="#2b6cb0", label="part des entrants ayant eu un premier emploi")
     axes.fill_between(times, low, high, step="post", color="#2b6cb0", alpha=0.2, label="intervalle à 95 %")
-    axes.set_xlabel("Mois depuis l'entrée dans le dispositif")
-    axes.set_ylabel("%")
+    axes.set_xlabel("Mois depuis l'entrée dans le dispositif", fontsize=MIN_FONT_PT)
+    axes.set_ylabel("%", fontsize=MIN_FONT_PT)
     axes.set_ylim(0, 100)
+    axes.tick_params(labelsize=MIN_FONT_PT)
     axes.yaxis.set_major_formatter(lambda value, _pos: format_number(value))
-    axes.legend(fontsize=8, loc="upper left")
+    axes.legend(fontsize=MIN_FONT_PT, loc="upper left")
     reached = published[published["estimate"] >= 0.5]
     title = "Accès à un premier emploi (incidence cumulée)"
     if not reached.empty:
         title += f" : la moitié des entrants en emploi après {format_number(reached['time'].iloc[0])} mois"
-    axes.set_title(title, fontsize=10)
+    axes.set_title(wrap(title, chars_per_line(CHART_WIDTH_IN - 0.8, 10)), fontsize=10)
     figure.tight_layout()
-    return Chart(figure, "courbe d'accès à l'emploi")
+    return Chart(figure, "courbe d'accès à l'emploi", _incidence_alt(ctx, times, share))
+
+
+def _incidence_alt(ctx: CohortContext, times: np.ndarray, share: np.ndarray) -> str:
+    """The published curve in words: its level at 6, 12 and 24 months (the steps drawn), and how far it goes."""
+    levels = []
+    for horizon in (6, 12, 24):
+        if horizon <= times[-1]:
+            level = share[np.searchsorted(times, horizon, side="right") - 1]
+            levels.append(f"{format_pct(level, 1)} à {horizon} mois")
+    text = (
+        f"Courbe d'accès à un premier emploi, {ctx.title} : part des entrants ayant eu un premier emploi selon le "
+        f"nombre de mois depuis leur entrée, avec son intervalle de confiance à 95 %"
+    )
+    if levels:
+        text += " : " + ", ".join(levels)
+    return text + f" ; la courbe s'arrête à {format_number(times[-1])} mois de suivi."
 
 
 def groups_block(ctx: CohortContext) -> Html:
@@ -327,14 +374,21 @@ def disclosure_block(ctx: CohortContext) -> Html:
     primary = int((log["flag"] == dc.Flag.PRIMARY.value).sum())
     secondary = int((log["flag"] == dc.Flag.SECONDARY.value).sum())
     threshold = ctx.rule.threshold
+    rule = rule_text(ctx.rule.name, threshold, ctx.rule.dominance_pct)
+    verb = "est masqué parce qu'il porte" if primary < 2 else "sont masqués parce qu'ils portent"
+    hidden = (
+        f"{format_count(primary, 'effectif ou taux', 'effectifs ou taux')} {verb} sur moins de "
+        f"{format_count(threshold, 'personne')} (ou sur toutes sauf moins de {threshold}), et "
+        f"{format_count(secondary, 'autre')} pour qu'on ne puisse pas {'le' if primary < 2 else 'les'} retrouver "
+        "par différence"
+    )
     return Html(
-        f"<p>Règle de secret statistique « {html.escape(ctx.rule.name)} » (seuil de {threshold} personnes), appliquée à "
-        "l'ensemble des rapports de suivi de cohorte de l'année et aux tableaux exportés pris ensemble : un lecteur qui "
-        "les rapproche tous (un dispositif, les autres, leur total) ne peut retrouver aucun effectif masqué. "
-        f"Sur l'ensemble de l'année, {primary} effectifs ou taux sont masqués parce qu'ils portent sur moins de {threshold} "
-        f"personnes (ou sur toutes sauf moins de {threshold}), et {secondary} autres pour qu'on ne puisse pas les retrouver "
-        "par différence. Un taux est masqué avec son intervalle dès que l'effectif de son groupe l'est. La courbe d'accès "
-        f"à l'emploi ne montre que des paliers d'au moins {threshold} personnes, en mois entiers.</p>",
+        f"<p>Secret statistique : {html.escape(rule)}. Cette règle est appliquée à l'ensemble des rapports de suivi "
+        "de cohorte de l'année et aux tableaux exportés pris ensemble : un lecteur qui les rapproche tous (un "
+        "dispositif, les autres, leur total) ne peut retrouver aucun effectif masqué. "
+        f"Sur l'ensemble de l'année, {hidden}. Un taux est masqué avec son intervalle dès que l'effectif de son "
+        "groupe l'est. La courbe d'accès à l'emploi ne montre que des paliers d'au moins "
+        f"{format_count(threshold, 'personne')}, en mois entiers.</p>",
         "secret statistique",
     )
 

@@ -13,12 +13,31 @@ from dataclasses import dataclass
 
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 from evaluation.audit import Finding, audit_plan
-from evaluation.formatting import format_number, format_pct, html_table
+from evaluation.formatting import format_count, format_number, format_pct, html_table
+from evaluation.labels import glossary_text
+from evaluation.plan import Plan
 from evaluation.targets import STATUS_FR, Status
-from evaluation.views import CHECK_FR, SEVERITY_FR, Chart, Html, sheet_label
-from evaluation.views_annual import AnnualContext, annual_context
+from evaluation.views import (
+    _LINE_IN,
+    CHART_WIDTH_IN,
+    CHECK_FR,
+    INCOMPLETE_FR,
+    MIN_FONT_PT,
+    NO_DATA_COUNT_FR,
+    SEVERITY_FR,
+    Chart,
+    Html,
+    chars_per_line,
+    check_parameter_names,
+    is_lower_bound,
+    progress_text,
+    sheet_label,
+    wrap,
+)
+from evaluation.views_annual import AnnualContext, build_annual_context
 
 __all__ = [
     "SynthesisContext",
@@ -34,6 +53,15 @@ _STATUS_COLOURS = {
     Status.BEHIND.value: "#e53e3e",
     Status.NO_DATA.value: "#a0aec0",
 }
+#: The statuses after a count, singular and plural: « 3 atteints, 1 incomplet ».
+_COUNTED_FR = {
+    Status.ACHIEVED.value: ("atteint", "atteints"),
+    Status.ON_TRACK.value: ("en bonne voie", "en bonne voie"),
+    Status.BEHIND.value: ("en retard", "en retard"),
+    Status.NO_DATA.value: (INCOMPLETE_FR, f"{INCOMPLETE_FR}s"),
+}
+#: The legend of the progress chart: a ``no_data`` bar is an incomplete sum (a bar needs a value).
+_LEGEND_FR = {s: STATUS_FR[Status(s)] for s in _STATUS_COLOURS} | {Status.NO_DATA.value: f"{INCOMPLETE_FR} (minimum)"}
 
 
 @dataclass(frozen=True)
@@ -51,7 +79,9 @@ class SynthesisContext:
 def synthesis_context(
     year: int = 2021, data_dir: str = "", comparator: str = "MEL", baseline_year: int = 0
 ) -> SynthesisContext:
-    annual = annual_context(year, data_dir, comparator, baseline_year)
+    """Validate the parameters of ``evaluation_2021.ipynb`` (as :func:`~evaluation.views_annual.annual_context`)."""
+    check_parameter_names(("year", "data_dir", "comparator", "baseline_year"))
+    annual = build_annual_context(year, data_dir, comparator, baseline_year)
     return SynthesisContext(annual, tuple(audit_plan(annual.plan)))
 
 
@@ -78,39 +108,105 @@ def priority_summary_block(ctx: SynthesisContext) -> Html:
             )
             achieved = mine.get(Status.ACHIEVED.value, 0)
             row = {"Fiche": sheet_label(sheet)}
-            row |= {STATUS_FR[s]: str(mine.get(s.value, 0)) for s in statuses}
+            row |= {_heading(s): str(mine.get(s.value, 0)) for s in statuses}
             row["Part atteinte"] = format_pct(100 * achieved / judged, 0) if judged else "–"
             rows.append(row)
-        numeric = [STATUS_FR[s] for s in statuses] + ["Part atteinte"]
+        numeric = [_heading(s) for s in statuses] + ["Part atteinte"]
         parts.append(html_table(pd.DataFrame(rows), numeric=numeric, caption=heading))
     note = (
         "<p><em>Part atteinte : indicateurs atteints parmi ceux qui ont une cible chiffrée ou un jalon "
         "(une valeur manquante compte comme non atteinte).</em></p>"
     )
+    glossary = glossary_text([heading for _, heading in groups] + [sheet_label(s) for s in plan.engagements], ("MEL",))
+    note += f"<p><em>{html.escape(glossary)}</em></p>" if glossary else ""
     return Html("".join(parts) + note, "synthèse par priorité")
 
 
+def _heading(status: Status) -> str:
+    return NO_DATA_COUNT_FR if status is Status.NO_DATA else STATUS_FR[status]
+
+
 def progress_chart(ctx: SynthesisContext) -> Chart:
-    """Progress toward each quantified target in the final year, by priority (bars capped at 150 %)."""
+    """Progress toward each quantified target in the final year (bars capped at 150 %), one figure per priority.
+
+    Bars named by the indicator's code and label in full (wrapped), the progress written at their end.
+    """
     plan, gaps = ctx.annual.plan, ctx.annual.gaps
     rows = gaps[gaps["achievement_pct"].notna() & gaps["status"].isin(list(_STATUS_COLOURS))]
-    order = {s.id: i for i, s in enumerate(plan.engagements)}
-    rows = rows.assign(_order=rows["engagement"].map(order)).sort_values(["_order", "indicator_id"], kind="stable")
-    figure = Figure(figsize=(8, max(4, 0.19 * len(rows) + 1)), dpi=90)
-    axes = figure.subplots()
-    positions = range(len(rows))[::-1]
+    order = {ind.id: i for i, ind in enumerate(plan.indicators())}  # the plan's order: 5.2 before 5.10
+    rows = rows.assign(_order=rows["indicator_id"].map(order)).sort_values("_order", kind="stable")
+    priority_of = {s.id: s.priority for s in plan.engagements}
+    indicators = {i.id: i for i in plan.indicators()}
+    groups = [(p.id, f"Priorité {p.id[1:]} : {p.title}") for p in plan.priorities] + [(None, plan.transversal.title)]
+    figures, alts = [], []
+    for priority_id, heading in groups:
+        mine = rows[rows["engagement"].map(priority_of) == priority_id]
+        if mine.empty:
+            continue
+        figure, alt = _progress_figure(plan, mine, indicators, heading, ctx.annual.year)
+        figures.append(figure)
+        alts.append(alt)
+    return Chart(figures, "graphique : progression vers les cibles", alts)
+
+
+def _progress_figure(plan: Plan, rows: pd.DataFrame, indicators: dict, heading: str, year: int) -> tuple[Figure, str]:
+    width, label_w, right = CHART_WIDTH_IN, 3.4, 0.15
+    bars_w = width - label_w - right
+    labels = [wrap(f"{r.indicator_id} – {r.label}", chars_per_line(label_w - 0.15)) for r in rows.itertuples()]
+    heights = [(label.count("\n") + 1) * _LINE_IN + 0.1 for label in labels]
+    title = wrap(f"{heading} : progression vers la cible en {year}", chars_per_line(width, 10))
+    title_h = (title.count("\n") + 1) * 10 * 1.3 / 72 + 0.1
+    legend_h, bottom = 0.35, 0.75
+    bars_h = sum(heights)
+    height = title_h + legend_h + bars_h + bottom
+    figure = Figure(figsize=(width, height))
+    axes = figure.add_axes((label_w / width, bottom / height, bars_w / width, bars_h / height))
+    centres = [sum(heights[:i]) + h / 2 for i, h in enumerate(heights)]
     values = rows["achievement_pct"].clip(lower=0, upper=150)
-    axes.barh(list(positions), values, color=[_STATUS_COLOURS[s] for s in rows["status"]])
-    axes.set_yticks(list(positions))
-    axes.set_yticklabels(rows["indicator_id"], fontsize=6)
+    axes.barh(
+        centres,
+        values,
+        height=[min(h - 0.06, 0.2) for h in heights],
+        color=[_STATUS_COLOURS[s] for s in rows["status"]],
+    )
+    texts = [
+        progress_text(r.achievement_pct, r.status, is_lower_bound(indicators[r.indicator_id], r.note))
+        for r in rows.itertuples()
+    ]
+    for centre, value, text in zip(centres, values, texts, strict=True):
+        axes.text(value + 2, centre, text, va="center", fontsize=MIN_FONT_PT)
+    axes.set_ylim(bars_h, 0)
+    axes.set_xlim(0, 195)  # room for the figures written after the longest bars
+    axes.set_xticks([0, 50, 100, 150])
+    axes.set_yticks(centres, labels)
+    axes.tick_params(labelsize=MIN_FONT_PT)
     axes.axvline(100, color="#2d3748", linewidth=0.8)
-    axes.set_xlabel("Progression vers la cible (%, limitée à 150)")
+    axes.set_xlabel("Progression vers la cible (%)", fontsize=MIN_FONT_PT)
+    figure.text(
+        0.02, 0.05 / height, "Barres limitées à 150 % ; trait vertical : cible atteinte (100 %).", fontsize=MIN_FONT_PT
+    )
     axes.xaxis.set_major_formatter(lambda value, _pos: format_number(value))
-    handles = [axes.bar(0, 0, color=c, label=STATUS_FR[Status(s)]) for s, c in _STATUS_COLOURS.items()]
-    axes.legend(handles=handles, fontsize=7, loc="lower right")
-    axes.set_title(f"Progression de chaque indicateur chiffré en {ctx.annual.year}", fontsize=10)
-    figure.tight_layout()
-    return Chart(figure, "graphique : progression vers les cibles")
+    handles = [Patch(color=c, label=_LEGEND_FR[s]) for s, c in _STATUS_COLOURS.items()]
+    figure.legend(
+        handles=handles,
+        loc="upper center",
+        bbox_to_anchor=(0.5, 1 - title_h / height),
+        ncols=4,
+        fontsize=MIN_FONT_PT,
+        frameon=False,
+    )
+    figure.text(0.5, 1 - 0.05 / height, title, ha="center", va="top", fontsize=10)
+    counts = rows["status"].value_counts()
+    summary = ", ".join(format_count(int(counts[s]), *_COUNTED_FR[s]) for s in _STATUS_COLOURS if counts.get(s, 0))
+    detail = " ; ".join(
+        f"{r.indicator_id} {r.label} : {t} ({_COUNTED_FR[r.status][0]})"
+        for r, t in zip(rows.itertuples(), texts, strict=True)
+    )
+    alt = (
+        f"{heading} : progression vers leur cible en {year} de {format_count(len(rows), 'indicateur chiffré', 'indicateurs chiffrés')} "
+        f"({summary}). {detail}."
+    )
+    return figure, alt
 
 
 def findings_summary_block(ctx: SynthesisContext) -> Html:

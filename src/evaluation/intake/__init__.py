@@ -5,7 +5,8 @@ CSV exports. The readers accept UTF-8 (with or without BOM) and Windows-1252, ``
 separators, decimal commas and thousands separators (``1 250,5``, non-breaking spaces too), and
 French headers (``indicateur``, ``année``, ``valeur``...). Input files are never modified.
 
-Every file is checked against a declarative pandera schema, lazily: **all** problems are reported at
+Every file is checked against a schema of whole-column checks (:class:`._common.Schema`; an
+element-wise check runs once per distinct cell, not once per row): **all** problems are reported at
 once, each with the file, the line (as a spreadsheet shows it), the column, the value and what to do.
 A file that cannot be read at all is *unreadable* (exit status 2); other problems are *findings*
 (exit status 1).
@@ -31,6 +32,15 @@ Folders of a data directory (see :mod:`evaluation.io`):
     ``observation_start``, ``first_employment_date``, ``employment_kind`` (see
     :func:`load_cohorts`). Dates are written year-month-day (``2020-12-31``) or are real Excel
     date cells.
+``surveys/``
+    Perception surveys (sheets 17 and 4a): a description ``<name>.yaml`` per survey (questions,
+    answer codes, the answers counted by the indicator, a published baseline) and one respondent
+    file ``<name>_<year>.csv`` (or ``.xlsx``) per wave, with the weight and the design (stratum,
+    cluster) of each respondent (see :func:`load_surveys`).
+``comparison/``
+    The territories compared with the MEL's QPV by the impact estimates: ``territoires.yaml``
+    declares each one (code, name, group, source, caveats) and the series files hold
+    ``territory, year, indicator, value, source`` (rates, see :func:`load_comparison`).
 
 Hostile or broken files end in a problem naming the file (and the line), never in a traceback, a
 hang or a read outside the data directory: symbolic links (to a file or a folder) are refused, never
@@ -67,6 +77,10 @@ Layout of the package (``from evaluation.intake import X`` works for every name 
     the barometer counts (:func:`load_barometer`);
 ``cohorts``
     the cohort records and their pseudonymisation (:func:`load_cohorts`);
+``surveys``
+    the perception surveys' descriptions and waves (:func:`load_surveys`);
+``comparison``
+    the comparison territories of the impact estimates and their series (:func:`load_comparison`);
 ``validate``
     every problem of a data directory (:func:`validate_dataset`).
 """
@@ -111,13 +125,37 @@ from evaluation.intake.cohorts import (
 )
 from evaluation.intake.cohorts import EmploymentKind as EmploymentKind
 from evaluation.intake.cohorts import _pseudonymise as _pseudonymise
+from evaluation.intake.comparison import (
+    COMPARISON,
+    COMPARISON_COLUMNS,
+    COMPARISON_GROUPS,
+    COMPARISON_INDICATORS,
+    ComparisonData,
+    ComparisonTerritory,
+    load_comparison,
+)
 from evaluation.intake.monitoring import MONITORING, SPENDING, STATUS_VALUES, load_monitoring, load_spending
 from evaluation.intake.monitoring import MONITORING_COLUMNS as MONITORING_COLUMNS
 from evaluation.intake.monitoring import SPENDING_COLUMNS as SPENDING_COLUMNS
+from evaluation.intake.surveys import (
+    SURVEY_AGE_BANDS,
+    SURVEY_SEX_VALUES,
+    SurveyDescription,
+    SurveyWave,
+    load_surveys,
+    read_surveys,
+)
 from evaluation.intake.validate import INPUT_FOLDERS as INPUT_FOLDERS
 from evaluation.intake.validate import validate_dataset
 
 __all__ = [
+    "load_comparison",
+    "COMPARISON",
+    "COMPARISON_COLUMNS",
+    "COMPARISON_GROUPS",
+    "COMPARISON_INDICATORS",
+    "ComparisonData",
+    "ComparisonTerritory",
     "Problem",
     "ValidationFindings",
     "STATUS_VALUES",
@@ -149,4 +187,10 @@ __all__ = [
     "PSEUDONYM_KEY_ENV",
     "MASKED",
     "parse_date",
+    "load_surveys",
+    "read_surveys",
+    "SurveyDescription",
+    "SurveyWave",
+    "SURVEY_AGE_BANDS",
+    "SURVEY_SEX_VALUES",
 ]

@@ -7,12 +7,14 @@ import difflib
 from evaluation.intake._common import Problem, _files
 from evaluation.intake.barometer import load_barometer
 from evaluation.intake.cohorts import load_cohorts
+from evaluation.intake.comparison import DECLARATION_FILE, load_comparison
 from evaluation.intake.monitoring import load_monitoring, load_spending
+from evaluation.intake.surveys import _description_files, load_surveys
 from evaluation.io import Dataset
 from evaluation.plan import Plan
 
 #: The input folders of a data directory.
-INPUT_FOLDERS = ("monitoring", "spending", "barometer", "cohorts")
+INPUT_FOLDERS = ("monitoring", "spending", "barometer", "cohorts", "surveys", "comparison")
 
 
 def _folder_problems(dataset: Dataset) -> list[Problem]:
@@ -39,6 +41,8 @@ def validate_dataset(dataset: Dataset, plan: Plan) -> tuple[list[Problem], dict[
     spending, spending_problems = load_spending(dataset, plan)
     barometer, barometer_problems = load_barometer(dataset, plan)
     cohorts, cohort_problems = load_cohorts(dataset, plan)
+    waves, survey_problems = load_surveys(dataset)
+    comparison, comparison_problems = load_comparison(dataset, plan)
     problems = _folder_problems(dataset) + problems
     counts = {
         "monitoring_files": len(_files(dataset.path / "monitoring")),
@@ -49,5 +53,15 @@ def validate_dataset(dataset: Dataset, plan: Plan) -> tuple[list[Problem], dict[
         "barometer_rows": len(barometer),
         "cohorts_files": len(_files(dataset.path / "cohorts")),
         "cohorts_rows": len(cohorts),
+        # A survey is its description (.yaml) and one respondent file per wave; rows are respondents.
+        "surveys_files": len(_files(dataset.path / "surveys")) + len(_description_files(dataset.path / "surveys")),
+        "surveys_rows": sum(len(wave.respondents) for wave in waves),
+        # Comparison territories: their declaration (territoires.yaml) and the series files; rows are values.
+        "comparison_files": len(_files(dataset.path / "comparison"))
+        + int((dataset.path / "comparison" / DECLARATION_FILE).is_file()),
+        "comparison_rows": len(comparison.series),
     }
-    return problems + spending_problems + barometer_problems + cohort_problems, counts
+    return (
+        problems + spending_problems + barometer_problems + cohort_problems + survey_problems + comparison_problems,
+        counts,
+    )

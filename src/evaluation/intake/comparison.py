@@ -1,0 +1,780 @@
+"""Comparison territories (``comparison/``): their declaration, their series, the checks, typed data.
+
+What the plan did can only be told from what happened *elsewhere* over the same years
+(:mod:`evaluation.impact`). A data directory's ``comparison/`` folder holds:
+
+``comparison/territoires.yaml``
+    The comparison territories, one entry each (UTF-8, under 1 MB, no YAML anchor or alias)::
+
+        synthetic: false            # optional: true for invented figures (the demo's)
+        description: Séries de l'ONPV et de l'INSEE, extraites en 2022   # optional, shown in the reports
+        territories:
+          - code: QPV_LYON          # letters, digits, _ or - (any case in the series files)
+            name: QPV de la Métropole de Lyon
+            group: qpv_metropoles   # a code of COMPARISON_GROUPS, or its French name
+            source: ONPV, fiches QPV, agrégat des 30 QPV de la métropole
+            caveats: Périmètre 2015 des QPV          # optional
+
+    Groups (:data:`COMPARISON_GROUPS`): ``qpv_mel`` (a QPV of the MEL, one by one: the 26 codes
+    of ``data/reference/qpv_mel_2024.csv`` are known without being declared), ``qpv_mel_ensemble``
+    (the 26 together, one territory at most), ``qpv_metropoles`` (the QPV of another metropole,
+    together or one by one), ``veille_active_mel`` (the MEL's former priority areas),
+    ``france_qpv`` and ``france_hors_qpv`` (national references, never comparison units: the first
+    contains the MEL's QPV, the second is another world). The French names are accepted too
+    (``QPV MEL``, ``QPV d'autres métropoles``, ``quartiers de veille active``, ``France QPV``,
+    ``France hors QPV``).
+
+``comparison/*.csv`` or ``*.xlsx``
+    The series, long format: ``territory`` (``territoire``, ``code``), ``year`` (``année``),
+    ``indicator`` (``indicateur``: a code of :data:`COMPARISON_INDICATORS`, or its French label),
+    ``value`` (``valeur``: the rate in the indicator's unit, 0 to 100 for a percentage, 0 to 1 000
+    for a rate per 1 000) and ``source``; a ``name`` (``nom``) column is read and ignored. For the
+    census employment rate, ``year`` is the census vintage N (which pools the surveys N-2 to N+2).
+
+Every problem of every file is reported at once, with the file, line, column and fix (as the other
+inputs: :mod:`evaluation.intake`); a series row with a problem is left out, a declaration with a
+problem too. :func:`load_comparison` returns a :class:`ComparisonData`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from evaluation.intake._common import (
+    _MESSAGES,
+    DEFAULT_LIMITS,
+    Problem,
+    RawTable,
+    Schema,
+    TableSpec,
+    _blank,
+    _check,
+    _checked_tables,
+    _closest_code,
+    _cross_file_duplicates,
+    _fold,
+    _is_number,
+    _is_year,
+    _number_or_nan,
+    _open_input,
+    _or_text,
+    _parse_year,
+    _run_schema,
+    _Unreadable,
+    _valid,
+    _year_or_none,
+    distinct_map,
+    mapped,
+    parse_number,
+)
+from evaluation.io import Dataset
+from evaluation.plan import Plan
+from evaluation.territories import load_qpv
+
+__all__ = [
+    "COMPARISON",
+    "COMPARISON_FOLDER",
+    "DECLARATION_FILE",
+    "COMPARISON_YEARS",
+    "COMPARISON_COLUMNS",
+    "COMPARISON_INDICATORS",
+    "COMPARISON_GROUPS",
+    "GroupRole",
+    "ComparisonGroup",
+    "ComparisonIndicator",
+    "ComparisonTerritory",
+    "ComparisonData",
+    "load_comparison",
+]
+
+#: The input folder and its declaration file.
+COMPARISON_FOLDER = "comparison"
+DECLARATION_FILE = "territoires.yaml"
+#: Years a series row may have (first and last, inclusive).
+COMPARISON_YEARS = (2000, 2030)
+#: Largest declaration read: a line per field of a few hundred territories.
+_MAX_YAML_BYTES = 1_000_000
+_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}")
+_TOP_KEYS = ("synthetic", "description", "territories")
+_TERRITORY_KEYS = ("code", "name", "group", "source", "caveats")
+_REQUIRED_KEYS = ("code", "name", "group", "source")
+
+
+@dataclass(frozen=True)
+class ComparisonIndicator:
+    """An indicator of the comparison series: a rate, in ``unit``, within ``low`` and ``high``.
+
+    ``effect_unit``: the unit of a difference (``point`` for a percentage: pluralised by the
+    reports; ``pour 1 000`` otherwise); ``higher_is_better``: whether a rise is good news for the
+    residents; ``census``: the figure comes from the census (5-year pooled vintages); ``source``:
+    the usual producer, in French.
+    """
+
+    label: str
+    unit: str
+    effect_unit: str
+    low: float
+    high: float
+    higher_is_better: bool
+    census: bool
+    source: str
+
+
+#: The indicators of the comparison series (closed list), in the order the reports show them.
+COMPARISON_INDICATORS: Mapping[str, ComparisonIndicator] = MappingProxyType(
+    {
+        "employment_rate_pct": ComparisonIndicator(
+            "Taux d'emploi des 15-64 ans (%)", "%", "point", 0.0, 100.0, True, True, "INSEE, recensement"
+        ),
+        "jobseekers_per_1000": ComparisonIndicator(
+            "Demandeurs d'emploi (cat. A, B, C) pour 1 000 habitants de 15-64 ans",
+            "pour 1 000",
+            "pour 1 000",
+            0.0,
+            1000.0,
+            False,
+            False,
+            "France Travail (ex-Pôle emploi)",
+        ),
+        "business_creations_per_1000": ComparisonIndicator(
+            "Créations d'entreprises pour 1 000 habitants",
+            "pour 1 000",
+            "pour 1 000",
+            0.0,
+            1000.0,
+            True,
+            False,
+            "INSEE, Sirene",
+        ),
+        "poverty_rate_pct": ComparisonIndicator(
+            "Taux de pauvreté (%)", "%", "point", 0.0, 100.0, False, False, "INSEE, Filosofi"
+        ),
+    }
+)
+
+
+class GroupRole(StrEnum):
+    """What a group's territories are in the estimates of :mod:`evaluation.impact`."""
+
+    #: Treated units of the difference-in-differences (the MEL's QPV, one by one).
+    TREATED = "treated"
+    #: The single treated unit of the synthetic control (the 26 QPV together).
+    TREATED_AGGREGATE = "treated_aggregate"
+    #: Comparison units: difference-in-differences controls and synthetic-control donors.
+    DONOR = "donor"
+    #: Shown for reference only, never a comparison unit.
+    REFERENCE = "reference"
+
+
+@dataclass(frozen=True)
+class ComparisonGroup:
+    """A group of territories: its French ``label``, its ``role`` and the French names accepted for it."""
+
+    label: str
+    role: GroupRole
+    aliases: tuple[str, ...] = ()
+
+
+#: The groups of comparison territories (closed list); ``aliases`` are folded (see :func:`_fold`).
+COMPARISON_GROUPS: Mapping[str, ComparisonGroup] = MappingProxyType(
+    {
+        "qpv_mel": ComparisonGroup("QPV de la MEL (un par un)", GroupRole.TREATED, ("qpv mel", "qpv de la mel")),
+        "qpv_mel_ensemble": ComparisonGroup(
+            "QPV de la MEL (ensemble)",
+            GroupRole.TREATED_AGGREGATE,
+            ("qpv mel ensemble", "ensemble des qpv de la mel", "qpv de la mel ensemble"),
+        ),
+        "qpv_metropoles": ComparisonGroup(
+            "QPV d'une autre métropole",
+            GroupRole.DONOR,
+            ("qpv d'autres metropoles", "qpv d'une autre metropole", "qpv autres metropoles", "autres metropoles"),
+        ),
+        "veille_active_mel": ComparisonGroup(
+            "Quartiers de veille active de la MEL",
+            GroupRole.DONOR,
+            ("quartiers de veille active", "veille active", "quartiers de veille active de la mel"),
+        ),
+        "france_qpv": ComparisonGroup(
+            "France, ensemble des QPV", GroupRole.REFERENCE, ("france qpv", "ensemble des qpv de france")
+        ),
+        "france_hors_qpv": ComparisonGroup("France hors QPV", GroupRole.REFERENCE, ("france hors qpv",)),
+    }
+)
+
+COMPARISON = TableSpec(
+    kind="comparison",
+    required=("territory", "year", "indicator", "value", "source"),
+    optional=(),
+    aliases={
+        "territory": ("territory", "territoire", "code", "code territoire"),
+        "year": ("year", "annee", "an", "millesime"),
+        "indicator": ("indicator", "indicateur", "code indicateur"),
+        "value": ("value", "valeur", "taux"),
+        "source": ("source", "producteur"),
+        "name": ("name", "nom", "libelle", "nom du territoire"),
+    },
+    ignored=("name",),
+    french={"territory": "territoire", "year": "année", "indicator": "indicateur", "value": "valeur"},
+)
+
+#: Columns of :attr:`ComparisonData.series`, in order.
+COMPARISON_COLUMNS = ("territory", "group", "year", "indicator", "value", "source", "file", "line")
+_KEY = ["territory", "year", "indicator"]
+
+_MESSAGES.update(
+    {
+        "missing_comparison_territory": (
+            "territory",
+            "is missing",
+            f"give the territory's code, as declared in {DECLARATION_FILE}",
+        ),
+        "unknown_comparison_territory": ("territory", "is not a declared comparison territory", "{suggestion}"),
+        "comparison_year_outside": (
+            "year",
+            "is outside the comparison years",
+            f"use a year from {COMPARISON_YEARS[0]} to {COMPARISON_YEARS[1]}",
+        ),
+        "missing_comparison_indicator": (
+            "indicator",
+            "is missing",
+            "give the indicator code, e.g. employment_rate_pct",
+        ),
+        "unknown_comparison_indicator": ("indicator", "is not an indicator of the comparison series", "{suggestion}"),
+        "missing_comparison_value": (
+            "value",
+            "is missing",
+            "give the rate, or remove the row (a value withheld by statistical secrecy is left out)",
+        ),
+        "comparison_value_out_of_range": (
+            "value",
+            "is out of range for its indicator",
+            "a rate in % lies from 0 to 100 (44 for 44 %, not 0,44), a rate per 1 000 from 0 to 1 000",
+        ),
+        "missing_comparison_source": (
+            "source",
+            "is missing",
+            "name the producer of the value, e.g. ONPV, INSEE recensement, France Travail",
+        ),
+        "duplicate_comparison": (
+            "territory",
+            "appears twice for this year and indicator in this file (first at line {first})",
+            "keep one row per territory, year and indicator",
+        ),
+    }
+)
+
+
+@dataclass(frozen=True)
+class ComparisonTerritory:
+    """A territory of the series: its code, French name, group (:data:`COMPARISON_GROUPS`), source.
+
+    ``declared``: False for a QPV of the MEL known from the reference list without a declaration.
+    """
+
+    code: str
+    name: str
+    group: str
+    source: str
+    caveats: str | None = None
+    declared: bool = True
+
+    @property
+    def role(self) -> GroupRole:
+        return COMPARISON_GROUPS[self.group].role
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonData:
+    """The checked ``comparison/`` folder.
+
+    ``territories``: the declared territories (file order), then the QPV of the MEL that have a
+    series without a declaration; ``series``: one row per territory, year and indicator
+    (:data:`COMPARISON_COLUMNS`; rows with a problem left out); ``synthetic`` and ``description``:
+    as declared; ``folder``: where they come from (None when the data directory has no such folder).
+    """
+
+    territories: tuple[ComparisonTerritory, ...]
+    series: pd.DataFrame
+    synthetic: bool = False
+    description: str | None = None
+    folder: Path | None = None
+
+    @property
+    def present(self) -> bool:
+        """Whether the data directory declares comparison territories with series."""
+        return bool(self.territories) and not self.series.empty
+
+    def territory(self, code: str) -> ComparisonTerritory:
+        return {t.code: t for t in self.territories}[code]
+
+    def names(self) -> dict[str, str]:
+        """Territory code -> French name."""
+        return {t.code: t.name for t in self.territories}
+
+    def codes(self, *roles: GroupRole) -> list[str]:
+        """The codes of the territories of ``roles`` that have a series, in declaration order."""
+        present = set(self.series["territory"])
+        return [t.code for t in self.territories if t.role in roles and t.code in present]
+
+    def panel(self) -> pd.DataFrame:
+        """One row per territory and year, one column per indicator (NaN where there is no value):
+        ``territory, name, group, year`` then the indicators of :data:`COMPARISON_INDICATORS` that
+        have a value, in that order; territories in declaration order, years ascending."""
+        wide = self.series.pivot(index=["territory", "year"], columns="indicator", values="value")
+        indicators = [i for i in COMPARISON_INDICATORS if i in wide.columns]
+        order = {t.code: position for position, t in enumerate(self.territories)}
+        frame = wide.reindex(columns=indicators).reset_index()
+        frame.columns.name = None
+        frame.insert(1, "name", frame["territory"].map(self.names()))
+        frame.insert(2, "group", frame["territory"].map({t.code: t.group for t in self.territories}))
+        frame = frame.assign(_order=frame["territory"].map(order)).sort_values(["_order", "year"], kind="stable")
+        return frame.drop(columns="_order").reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------------------------------
+# The declaration (territoires.yaml)
+
+
+def _parse_group(value: object) -> str:
+    """A code of :data:`COMPARISON_GROUPS`, its label or one of its French names (any case or accent)."""
+    if _blank(value):
+        raise ValueError("missing")
+    folded = _fold(str(value))
+    for code, group in COMPARISON_GROUPS.items():
+        if folded in (_fold(code), _fold(group.label), *group.aliases):
+            return code
+    raise ValueError("unknown group")
+
+
+def _suggest_group(value: object) -> str:
+    options = {_fold(code): code for code in COMPARISON_GROUPS}
+    for code, group in COMPARISON_GROUPS.items():
+        options.update({alias: code for alias in group.aliases})
+    close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{options[close[0]]}'?"
+    return f"use one of {', '.join(COMPARISON_GROUPS)}"
+
+
+def _node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = None) -> dict[str, int]:
+    """Key path (``territories[2].group``) -> 1-based line of that key (of the item for a list item)."""
+    lines = {} if lines is None else lines
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{path}.{key.value}" if path else str(key.value)
+            lines[child] = key.start_mark.line + 1
+            _node_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            _node_lines(item, f"{path}[{index}]", lines)
+    return lines
+
+
+def _read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
+    """The declaration's content and key lines, or a fatal problem (links, size, encoding, syntax, aliases)."""
+
+    def fatal(message: str, hint: str, line: int | None = None) -> tuple[None, dict[str, int], list[Problem]]:
+        return None, {}, [Problem(path, line, None, None, message, hint, fatal=True)]
+
+    try:
+        with _open_input(path, DEFAULT_LIMITS) as handle:
+            data = handle.read(_MAX_YAML_BYTES + 1)
+    except _Unreadable as err:
+        return fatal(str(err), err.hint)
+    except OSError as err:
+        return fatal(f"cannot be opened ({err.strerror})", "check the file's permissions")
+    if len(data) > _MAX_YAML_BYTES:
+        return fatal(
+            f"is larger than {_MAX_YAML_BYTES // 1_000_000} MB", "it declares territories, not their series: check it"
+        )
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return fatal("is not UTF-8 text", "save it as UTF-8")
+    try:
+        # Anchors and aliases are refused before anything is built: a few nested aliases expand to gigabytes.
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return fatal("uses a YAML anchor or alias (& or *)", "write every value out", event.start_mark.line + 1)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        reason = getattr(err, "problem", None) or "not valid YAML"
+        return fatal(
+            f"is not valid YAML ({reason})", "check the indentation and the quotes", mark.line + 1 if mark else None
+        )
+    if not isinstance(content, Mapping) or node is None:
+        return fatal("is not a YAML mapping", "start with 'territories:' and one entry per territory")
+    return content, _node_lines(node), []
+
+
+class _Declaration:
+    """Reads ``territoires.yaml``, collecting every problem before building the records."""
+
+    def __init__(self, path: Path, lines: dict[str, int], qpv_codes: frozenset[str]) -> None:
+        self.path = path
+        self.lines = lines
+        self.qpv_codes = qpv_codes
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, value: object, message: str, hint: str) -> None:
+        line = self.lines.get(key)
+        if line is None and "." in key:
+            line = self.lines.get(key.rsplit(".", 1)[0])
+        shown = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+        self.problems.append(Problem(self.path, line, key or None, shown, message, hint))
+
+    def unknown_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
+                self.problem(f"{prefix}{key}", None, "unknown key", hint)
+
+    def text(self, data: Mapping[str, Any], key: str, prefix: str, hint: str) -> str | None:
+        value = data.get(key)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            self.problem(f"{prefix}{key}" if key in data else prefix.rstrip("."), None, f"'{key}' is missing", hint)
+            return None
+        if not isinstance(value, str | int | float) or isinstance(value, bool):
+            self.problem(f"{prefix}{key}", None, f"'{key}' is not a text", hint)
+            return None
+        return str(value).strip()
+
+    def territory(self, item: object, index: int, seen: dict[str, int]) -> ComparisonTerritory | None:
+        prefix = f"territories[{index}]."
+        if not isinstance(item, Mapping):
+            self.problem(prefix[:-1], None, "is not a mapping", "write code:, name:, group: and source: under '- '")
+            return None
+        before = len(self.problems)
+        self.unknown_keys(item, _TERRITORY_KEYS, prefix)
+        code = self.text(item, "code", prefix, "give a code of letters, digits, _ or -, e.g. QPV_LYON")
+        if code is not None and not _CODE.fullmatch(code):
+            self.problem(
+                f"{prefix}code", code, "is not a valid code", "use 1 to 40 letters, digits, _ or -, e.g. QPV_LYON"
+            )
+            code = None
+        if code is not None:
+            code = code.upper()
+            if code in seen:
+                self.problem(
+                    f"{prefix}code",
+                    code,
+                    f"is declared twice (first at territories[{seen[code]}])",
+                    "declare each territory once",
+                )
+            seen.setdefault(code, index)
+        name = self.text(item, "name", prefix, "give the territory's French name, e.g. QPV de la Métropole de Lyon")
+        group_text = self.text(item, "group", prefix, f"use one of {', '.join(COMPARISON_GROUPS)}")
+        group = None
+        if group_text is not None:
+            try:
+                group = _parse_group(group_text)
+            except ValueError:
+                self.problem(
+                    f"{prefix}group", group_text, "is not a group of comparison territories", _suggest_group(group_text)
+                )
+        source = self.text(item, "source", prefix, "name where the figures come from, e.g. ONPV, INSEE recensement")
+        caveats = None
+        if not _blank(item.get("caveats")):  # optional: absent or blank means none
+            caveats = self.text(item, "caveats", prefix, "write the caveats as one text")
+        if code is not None and group is not None:
+            if group == "qpv_mel" and code not in self.qpv_codes:
+                self.problem(
+                    f"{prefix}group",
+                    group_text,
+                    f"is for the 26 QPV of the reference list, and {code} is not one of them",
+                    "use qpv_mel_ensemble for the 26 together, or the QPV's code (e.g. QN05972M)",
+                )
+            elif group != "qpv_mel" and code in self.qpv_codes:
+                self.problem(
+                    f"{prefix}group",
+                    group_text,
+                    f"does not fit {code}, a QPV of the MEL",
+                    "use qpv_mel for a QPV of the MEL (or leave it undeclared: the 26 are known)",
+                )
+        if len(self.problems) > before or None in (code, name, group, source):
+            return None
+        return ComparisonTerritory(code, name, group, source, caveats)  # type: ignore[arg-type]
+
+
+def _read_declaration(
+    path: Path, qpv_codes: frozenset[str]
+) -> tuple[list[ComparisonTerritory], bool, str | None, list[Problem], dict[str, int], bool]:
+    """Territories, synthetic flag, description, problems, line of each declared code, and whether it was read."""
+    content, lines, problems = _read_yaml(path)
+    if content is None:
+        return [], False, None, problems, {}, False
+    reader = _Declaration(path, lines, qpv_codes)
+    reader.unknown_keys(content, _TOP_KEYS, "")
+    synthetic = content.get("synthetic", False)
+    if not isinstance(synthetic, bool):
+        reader.problem("synthetic", synthetic, "is not true or false", "write synthetic: true or synthetic: false")
+        synthetic = False
+    description = content.get("description")
+    if description is not None and not isinstance(description, str):
+        reader.problem("description", None, "is not a text", "write the description as one text")
+        description = None
+    items = content.get("territories")
+    territories: list[ComparisonTerritory] = []
+    declared_lines: dict[str, int] = {}
+    if not isinstance(items, list) or not items:
+        reader.problem(
+            "territories" if "territories" in content else "",
+            None,
+            "'territories' must list the comparison territories",
+            "one entry per territory, each with code:, name:, group: and source:",
+        )
+    else:
+        seen: dict[str, int] = {}
+        groups: dict[str, list[int]] = {}
+        for index, item in enumerate(items):
+            territory = reader.territory(item, index, seen)
+            if territory is None:
+                continue
+            if territory.code in declared_lines:
+                continue  # a second declaration of a code: reported, the first one kept
+            groups.setdefault(territory.group, []).append(index)
+            if territory.group == "qpv_mel_ensemble" and len(groups[territory.group]) > 1:
+                reader.problem(
+                    f"territories[{index}].group",
+                    "qpv_mel_ensemble",
+                    f"is already the group of territories[{groups[territory.group][0]}]",
+                    "declare the 26 QPV of the MEL together once",
+                )
+                continue
+            territories.append(territory)
+            declared_lines[territory.code] = lines.get(f"territories[{index}]", 0)
+    return territories, synthetic, description, reader.problems, declared_lines, True
+
+
+# --------------------------------------------------------------------------------------------------
+# The series
+
+
+def _parse_indicator(value: object) -> str:
+    """A code of :data:`COMPARISON_INDICATORS` (any case, spaces or dashes for underscores) or its French label."""
+    if _blank(value):
+        raise ValueError("missing")
+    text = str(value).strip()
+    if text in COMPARISON_INDICATORS:
+        return text
+    folded = {_fold(code): code for code in COMPARISON_INDICATORS}
+    folded.update({_fold(i.label): code for code, i in COMPARISON_INDICATORS.items()})
+    if _fold(text) in folded:
+        return folded[_fold(text)]
+    raise ValueError("unknown indicator")
+
+
+def _suggest_indicator(value: object) -> str:
+    options = {_fold(code): code for code in COMPARISON_INDICATORS}
+    options.update({_fold(i.label): code for code, i in COMPARISON_INDICATORS.items()})
+    close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
+    if close:
+        return f"did you mean '{options[close[0]]}'?"
+    return f"use one of {', '.join(COMPARISON_INDICATORS)}"
+
+
+def _parse_territory(value: object, codes: frozenset[str]) -> str:
+    if _blank(value):
+        raise ValueError("missing")
+    text = str(value).strip().upper()
+    if text in codes:
+        return text
+    raise ValueError("unknown territory")
+
+
+def _keys(frame: pd.DataFrame, codes: frozenset[str]) -> pd.Series:
+    parsers = {
+        "territory": lambda v: _parse_territory(v, codes),
+        "year": _parse_year,
+        "indicator": _parse_indicator,
+    }
+    parts = [mapped(frame[column], lambda v, p=parser: str(_or_text(p, v))) for column, parser in parsers.items()]
+    return parts[0] + "|" + parts[1] + "|" + parts[2]
+
+
+def _schema(codes: frozenset[str], check_territories: bool) -> Schema:
+    def known_territory(value: object) -> bool:
+        return not check_territories or _blank(value) or _valid(lambda v: _parse_territory(v, codes))(value)
+
+    def in_years(value: object) -> bool:
+        year = _year_or_none(value)
+        return year is None or COMPARISON_YEARS[0] <= year <= COMPARISON_YEARS[1]
+
+    def in_range(frame: pd.DataFrame) -> np.ndarray:
+        indicators = distinct_map(frame["indicator"], lambda v: _or_text(_parse_indicator, v))
+        values = distinct_map(frame["value"], _number_or_nan)
+        inside = []
+        for indicator, value in zip(indicators, values, strict=True):
+            spec = COMPARISON_INDICATORS.get(str(indicator))
+            inside.append(spec is None or math.isnan(value) or spec.low <= value <= spec.high)
+        return np.array(inside, dtype=bool)
+
+    def not_duplicated(frame: pd.DataFrame) -> pd.Series:
+        return ~_keys(frame, codes).duplicated(keep="first")
+
+    return Schema(
+        {
+            "territory": [
+                _check(lambda v: not _blank(v), "missing_comparison_territory", ignore_na=False),
+                _check(known_territory, "unknown_comparison_territory"),
+            ],
+            "year": [_check(_is_year, "not_a_year", ignore_na=False), _check(in_years, "comparison_year_outside")],
+            "indicator": [
+                _check(lambda v: not _blank(v), "missing_comparison_indicator", ignore_na=False),
+                _check(lambda v: _blank(v) or _valid(_parse_indicator)(v), "unknown_comparison_indicator"),
+            ],
+            "value": [
+                _check(lambda v: not _blank(v), "missing_comparison_value", ignore_na=False),
+                _check(_is_number, "not_a_number"),
+            ],
+            "source": [_check(lambda v: not _blank(v), "missing_comparison_source", ignore_na=False)],
+        },
+        checks=[
+            _check(in_range, "comparison_value_out_of_range", element_wise=False),
+            _check(not_duplicated, "duplicate_comparison", element_wise=False),
+        ],
+    )
+
+
+def _rows(table: RawTable, codes: frozenset[str], groups: Mapping[str, str]) -> pd.DataFrame:
+    rows = []
+    for line, cells in zip(table.frame.index, table.frame.to_dict("records"), strict=True):
+        territory = _parse_territory(cells["territory"], codes)
+        rows.append(
+            {
+                "territory": territory,
+                "group": groups[territory],
+                "year": _parse_year(cells["year"]),
+                "indicator": _parse_indicator(cells["indicator"]),
+                "value": parse_number(cells["value"]),
+                "source": str(cells["source"]).strip(),
+                "file": table.path.name,
+                "line": int(line),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COMPARISON_COLUMNS))
+
+
+def _empty_series() -> pd.DataFrame:
+    return pd.DataFrame(columns=list(COMPARISON_COLUMNS)).astype(_TYPES)
+
+
+_TYPES = {"year": "int64", "value": "float64", "line": "int64"}
+
+
+def load_comparison(dataset: Dataset, plan: Plan | None = None) -> tuple[ComparisonData, list[Problem]]:
+    """The comparison territories and series of ``comparison/``, and every problem found.
+
+    Declarations (``territoires.yaml``): each entry needs a ``code`` (letters, digits, ``_``, ``-``;
+    read in upper case), a ``name``, a ``group`` of :data:`COMPARISON_GROUPS` (code or French name)
+    and a ``source``; ``caveats`` is optional. A code declared twice, a ``qpv_mel`` code outside the
+    reference list (or a QPV of the MEL in another group), a second ``qpv_mel_ensemble``, an unknown
+    key, a declared territory without any series row are problems; an entry with a problem is left
+    out. The QPV of the reference list need no declaration (group ``qpv_mel``, their reference name).
+
+    Series (every ``.csv``/``.xlsx`` of the folder): ``territory`` (a declared code or a QPV of the
+    MEL, any case), ``year`` (2000-2030), ``indicator`` (code or French label of
+    :data:`COMPARISON_INDICATORS`), ``value`` (a number within the indicator's range), ``source``;
+    a key (territory, year, indicator) given twice in a file or across files is a problem (across
+    files both rows are left out). Rows with a problem are left out.
+
+    No ``comparison/`` folder: an empty :class:`ComparisonData` and no problem. A folder without
+    ``territoires.yaml``: one problem; the series' territories are then not checked, and only the
+    QPV of the MEL are kept. ``plan`` is not used (signature of the other loaders).
+    """
+    del plan
+    folder = dataset.path / COMPARISON_FOLDER
+    qpv = load_qpv()
+    qpv_codes = frozenset(q.code for q in qpv)
+    if not folder.exists() and not folder.is_symlink():
+        return ComparisonData((), _empty_series()), []
+    declaration = folder / DECLARATION_FILE
+    problems: list[Problem] = []
+    declared: list[ComparisonTerritory] = []
+    synthetic, description, lines, read = False, None, {}, False
+    real_folder = folder.is_dir() and not folder.is_symlink()  # a link or a file: _input_files reports it
+    if declaration.is_symlink():
+        pass  # never followed; _input_files reports every link of the folder
+    elif real_folder and declaration.exists():
+        declared, synthetic, description, yaml_problems, lines, read = _read_declaration(declaration, qpv_codes)
+        problems += yaml_problems
+    elif real_folder:
+        problems.append(
+            Problem(
+                declaration,
+                None,
+                None,
+                None,
+                "is missing: the comparison territories are not declared",
+                "list each territory with code:, name:, group: and source: (see data/demo/comparison/territoires.yaml)",
+            )
+        )
+    groups = {q.code: "qpv_mel" for q in qpv} | {t.code: t.group for t in declared}
+    codes = frozenset(groups)
+    names = {q.code: q.name for q in qpv} | {t.code: t.name for t in declared}
+    schema = _schema(codes, check_territories=read)
+
+    def suggest(key: str, value: object) -> str:
+        if key == "unknown_comparison_territory":
+            code = _closest_code(str(value).strip(), names)
+            if code is not None:
+                return f"did you mean '{code}' ({names[code]})?"
+            return f"declare it in {DECLARATION_FILE}, or use a QPV code of data/reference/qpv_mel_2024.csv"
+        return _suggest_indicator(value)
+
+    def check(table: RawTable) -> list[Problem]:
+        return _run_schema(schema, table, (), suggest, lambda frame: _keys(frame, codes))
+
+    tables, table_problems = _checked_tables(folder, COMPARISON, check, dataset.limits)
+    problems += table_problems
+    frames = [f.astype(_TYPES) for f in (_rows_known(t, codes, groups) for t in tables) if not f.empty]
+    series = pd.concat(frames, ignore_index=True) if frames else _empty_series()
+    duplicates, conflicting = _cross_file_duplicates(series, _KEY, folder, "value")
+    problems += duplicates
+    if conflicting:
+        keys = list(series[_KEY].itertuples(index=False, name=None))
+        series = series[[k not in conflicting for k in keys]].reset_index(drop=True)
+    present = set(series["territory"])
+    for territory in declared:
+        if territory.code not in present:
+            problems.append(
+                Problem(
+                    declaration,
+                    lines.get(territory.code) or None,
+                    "code",
+                    territory.code,
+                    "is declared but no series file has a value for it",
+                    "add its series to a file of the folder, or remove its declaration",
+                )
+            )
+    undeclared = [
+        ComparisonTerritory(q.code, q.name, "qpv_mel", "", declared=False)
+        for q in sorted(qpv, key=lambda q: q.code)
+        if q.code in present and q.code not in {t.code for t in declared}
+    ]
+    data = ComparisonData(
+        tuple(declared) + tuple(undeclared), series.astype(_TYPES), synthetic, description, folder.resolve()
+    )
+    return data, problems
+
+
+def _rows_known(table: RawTable, codes: frozenset[str], groups: Mapping[str, str]) -> pd.DataFrame:
+    """Typed rows; without a declaration, the rows of territories other than the QPV are left out."""
+    known = distinct_map(table.frame["territory"], _valid(lambda v: _parse_territory(v, codes))).astype(bool)
+    return _rows(RawTable(table.path, table.frame.loc[known]), codes, groups)
