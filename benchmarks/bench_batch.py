@@ -52,10 +52,10 @@ def _timed(command: list[str]) -> float:
 def reports_of(only: list[str] | None) -> list[tuple[str, Path, dict]]:
     """(name, notebook, parameters) of the 2021 run plan's reports, as `evaluation run` runs them."""
     sys.path.insert(0, str(ROOT / "src"))
+    from evaluation.batch.jobs import plan_jobs
+    from evaluation.batch.runplan import load_run_plan
     from evaluation.config import PARAMS_DIR
-    from evaluation.plan import load_plan
-    from evaluation.reports import plan_jobs
-    from evaluation.runplan import load_run_plan
+    from evaluation.referential.plan import load_plan
 
     plan = load_plan()
     run_plan = load_run_plan(PARAMS_DIR / "2021.yaml", plan)

@@ -1,9 +1,9 @@
-"""Benchmark of :mod:`evaluation.cohorts` on one million synthetic beneficiaries, against lifelines.
+"""Benchmark of :mod:`evaluation.stats.cohorts` on one million synthetic beneficiaries, against lifelines.
 
 The cohort issue asks for 1 million beneficiaries in under a second for Kaplan-Meier + log-rank +
 the rates at 6/12/24 months, with results equal to an independent implementation. The rates are the
 cumulative incidence of a job as first event, training competing (Aalen-Johansen,
-:mod:`evaluation.incidence`). This script:
+:mod:`evaluation.stats.incidence`). This script:
 
 1. generates a seeded synthetic cohort (``--rows``, default 1,000,000): 5 programmes, entry dates over
    2018-2020 at the second (so that nearly every duration is distinct: the worst case for the
@@ -54,14 +54,14 @@ from lifelines import AalenJohansenFitter, KaplanMeierFitter
 from lifelines.statistics import multivariate_logrank_test
 from statsmodels.duration.survfunc import survdiff
 
-from evaluation.cohorts import (
+from evaluation.stats.cohorts import (
     DAYS_PER_MONTH,
     EventKind,
     kaplan_meier,
     logrank,
     survival_data,
 )
-from evaluation.incidence import cumulative_incidence, cumulative_incidence_curve
+from evaluation.stats.incidence import cumulative_incidence, cumulative_incidence_curve
 
 PROGRAMMES = ("1", "4a", "12", "13", "17")
 #: Mean time to the first event (months) per programme: plausible differences between programmes.
@@ -172,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     horizons = (6, 12, 24)
 
-    print(f"evaluation.cohorts benchmark: {args.rows:,} beneficiaries, seed {args.seed}, median of {args.repeat} runs")
+    print(
+        f"evaluation.stats.cohorts benchmark: {args.rows:,} beneficiaries, seed {args.seed}, median of {args.repeat} runs"
+    )
     print(
         f"python {platform.python_version()}, numpy {np.__version__}, pandas {pd.__version__}, {os.cpu_count()} cores"
     )

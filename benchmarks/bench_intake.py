@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from evaluation.plan import Measure, load_plan
+from evaluation.referential.plan import Measure, load_plan
 
 #: Kinds of planted mistakes, one row in ``1 / ERROR_RATE`` each.
 MISTAKES = ("unknown_indicator", "not_a_number", "year_outside_plan", "unknown_status", "percentage_out_of_range")

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from evaluation.cli import main
-from evaluation.views_annual import annual_context, guards_fr, headline_block
+from evaluation.present.annual import annual_context, guards_fr, headline_block
 
 
 def test_employment_gap_text(capsys):
@@ -59,8 +59,8 @@ def test_standardised_gap_sentence_shows_the_comparators_figures(comparator):
     """The gaps of eg.standardised_rates are on the comparator's row (NaN on the QPV row): the
     sentence must show them, not a dash. Expected text built from the library's table, rounded as
     format_number does (one decimal, decimal comma)."""
-    from evaluation import employment_gap as eg
-    from evaluation.views_annual import decomposition_block
+    from evaluation.present.annual import decomposition_block
+    from evaluation.stats import employment_gap as eg
 
     ctx = annual_context(2021, comparator=comparator)
     row = eg.standardised_rates(ctx.barometer, 2021).set_index("territory").loc[comparator]

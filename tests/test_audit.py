@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.audit import CHECKS, audit_plan, normalize_title
-from evaluation.plan import load_plan
+from evaluation.referential.audit import CHECKS, audit_plan, normalize_title
+from evaluation.referential.plan import load_plan
 
 
 def _audit(make_plan, edit=None, check=None):

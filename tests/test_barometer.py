@@ -7,7 +7,7 @@ import math
 import pandas as pd
 import pytest
 
-from evaluation.barometer import barometer_table, commune_table
+from evaluation.stats.barometer import barometer_table, commune_table
 
 
 def _rows(territory: str, year: int, **counts: float) -> list[dict]:
@@ -96,8 +96,8 @@ def test_the_qpv_aggregate_sums_one_common_set_of_qpv():
     (50 + 40) / (1 000 + 297), nothing left out. Expected values: the arithmetic above."""
     import warnings
 
-    from evaluation.barometer import LEFT_OUT_COLUMN, SUMMED_COLUMN
-    from evaluation.employment_gap import gap_series
+    from evaluation.stats.barometer import LEFT_OUT_COLUMN, SUMMED_COLUMN
+    from evaluation.stats.employment_gap import gap_series
 
     rows = _rows("QN00001M", 2021, employed_15_64=463, population_15_64=1000, jobseekers=50)
     rows += _rows("QN00002M", 2021, population_15_64=297, jobseekers=40)

@@ -3,7 +3,7 @@
 Sources of the expected values:
 
 * hand-built tables: the suppressions and intervals are worked out by hand in each test's docstring,
-  following :func:`evaluation.disclosure.protect_table`'s rules (frequency rule, cheapest 2x2
+  following :func:`evaluation.stats.disclosure.protect_table`'s rules (frequency rule, cheapest 2x2
   rectangle, hidden counts >= 1);
 * the demo data: the small counts are read here straight from
   ``data/demo/barometer/barometre_2015_2021.csv`` (pandas, no library code): the only counts of the
@@ -11,7 +11,7 @@ Sources of the expected values:
 * "cannot be recomputed": an attacker's linear program written here (:class:`Attacker`,
   scipy's ``linprog``) from the **published** table only (counts, levels, and the relations
   QPV = sum of the 26 QPV, MEL = QPV + MEL_HORS_QPV, denominator - numerator >= 1 for a share),
-  independent of the library's audit, and :func:`evaluation.disclosure.feasible_intervals` on the
+  independent of the library's audit, and :func:`evaluation.stats.disclosure.feasible_intervals` on the
   library's count tables.
 """
 
@@ -27,9 +27,11 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from evaluation import reports
-from evaluation.barometer import INDICATORS, barometer_table
-from evaluation.barometer_disclosure import (
+from evaluation.batch import runner as reports
+from evaluation.intake import load_barometer
+from evaluation.io import load_dataset
+from evaluation.present.tables import SUPPRESSION_LOG_NAME, build_tables, write_suppression_log
+from evaluation.publish.barometer_disclosure import (
     PROTECTED_COLUMNS,
     RANKED_COLUMN,
     SECRET_COLUMN,
@@ -37,11 +39,9 @@ from evaluation.barometer_disclosure import (
     protect_barometer,
     protect_barometer_table,
 )
-from evaluation.disclosure import LOG_COLUMNS, PRESETS, Flag, feasible_intervals, protect_rates
-from evaluation.intake import load_barometer
-from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.tables import SUPPRESSION_LOG_NAME, build_tables, write_suppression_log
+from evaluation.referential.plan import load_plan
+from evaluation.stats.barometer import INDICATORS, barometer_table
+from evaluation.stats.disclosure import LOG_COLUMNS, PRESETS, Flag, feasible_intervals, protect_rates
 
 PLAN = load_plan()
 DEMO = load_dataset()
@@ -586,8 +586,8 @@ def test_the_yearly_report_shows_what_the_export_hides():
     """2019 (acro): the QPV table and the heatmap show ``s`` for the three QPV whose 2019 business
     creations are below 10 in the demo CSV, with the legend; the communes that contain one of them
     hide their business-creation figure; the other figures are those of the export."""
-    from evaluation.territories import communes_frame
-    from evaluation.views_annual import annual_context, commune_table_block, qpv_table_block
+    from evaluation.present.annual import annual_context, commune_table_block, qpv_table_block
+    from evaluation.referential.territories import communes_frame
 
     ctx = annual_context(2019)
     export = build_tables(PLAN, DEMO, 2019)["barometre"]
@@ -614,7 +614,7 @@ def test_the_yearly_report_shows_what_the_export_hides():
 def test_the_yearly_report_of_2021_has_no_secret():
     """2021 (acro): no level and no one-year change hidden (the demo's 2020 and 2021 counts are all at
     least 10): the report's barometer tables show no ``s`` and no legend."""
-    from evaluation.views_annual import annual_context, commune_table_block, qpv_table_block
+    from evaluation.present.annual import annual_context, commune_table_block, qpv_table_block
 
     ctx = annual_context(2021)
     for block in (qpv_table_block(ctx), commune_table_block(ctx)):
@@ -637,8 +637,8 @@ def test_the_gap_series_hides_what_the_barometer_hides():
     (primary: 7 < 10); the published gap series repeats it, so the counts, rates and gap of *both*
     years are blank (the series of 2021 publishes 2020 too: its own barometer decides). The MEL is
     published in the barometer, and stays in the series; the gap goes (gap + MEL rate = QPV rate)."""
-    from evaluation.employment_gap import gap_series
-    from evaluation.gap_publication import published_gap
+    from evaluation.publish.gap_publication import published_gap
+    from evaluation.stats.employment_gap import gap_series
 
     counts = {
         "QN00001A": {"employed_15_64": 4, "population_15_64": 9},

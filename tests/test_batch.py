@@ -26,15 +26,16 @@ import pytest
 from batch_files import notebook as _notebook
 from batch_files import write as _write
 
-from evaluation import reports
+from evaluation.batch import runner as reports
+from evaluation.batch.jobs import ReportJob
+from evaluation.batch.kernels import run_reports
+from evaluation.batch.runplan import load_run_plan
 from evaluation.cli import main
 from evaluation.config import PARAMS_DIR, ROOT
 from evaluation.io import load_dataset
-from evaluation.monitoring import load_monitoring_data, status_counts
-from evaluation.plan import load_plan
-from evaluation.reports import ReportJob, run_reports
-from evaluation.runplan import load_run_plan
-from evaluation.tables import README_SHEET, SHEET_NAMES, build_tables, export_table
+from evaluation.present.tables import README_SHEET, SHEET_NAMES, build_tables, export_table
+from evaluation.referential.plan import load_plan
+from evaluation.stats.monitoring import load_monitoring_data, status_counts
 
 PLAN = load_plan()
 DEMO = load_dataset()

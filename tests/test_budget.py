@@ -14,8 +14,12 @@ import math
 import pandas as pd
 import pytest
 
-from evaluation import views
-from evaluation.budget import (
+from evaluation.errors import InputError, UsageError
+from evaluation.io import load_dataset
+from evaluation.present import engagement as views
+from evaluation.present.tables import build_tables
+from evaluation.referential.plan import load_plan
+from evaluation.stats.budget import (
     EXECUTION_COLUMNS,
     MEL_FUNDER,
     TOTALS_COLUMNS,
@@ -26,10 +30,6 @@ from evaluation.budget import (
     execution_totals,
     planned_frame,
 )
-from evaluation.errors import InputError, UsageError
-from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.tables import build_tables
 
 
 @pytest.fixture(scope="module")

@@ -90,7 +90,11 @@ def test_output_cut_short_by_the_reader_is_no_error():
     import sys
 
     process = subprocess.Popen(
-        [sys.executable, "-c", "import sys; from evaluation.cli import main; sys.exit(main(['plan', '--format', 'json']))"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from evaluation.cli import main; sys.exit(main(['plan', '--format', 'json']))",
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )

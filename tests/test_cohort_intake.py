@@ -39,7 +39,7 @@ from evaluation.intake import (
     validate_dataset,
 )
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
+from evaluation.referential.plan import load_plan
 
 FIXTURES = Path(__file__).parent / "data" / "cohorts"
 TODAY = date(2022, 1, 15)

@@ -1,7 +1,7 @@
 """The cohort release of a year: right rates, one publication path, and nothing recoverable.
 
 Run on the demo cohorts (synthetic), release of 2021 (every programme and all of them together).
-The attack below is written here, independently of :mod:`evaluation.disclosure_linked`: an attacker
+The attack below is written here, independently of :mod:`evaluation.stats.disclosure_linked`: an attacker
 who has every published table of the year's cohort reports (and the exports, which are the same
 objects) solves linear programs over the microdata cells.
 """
@@ -17,14 +17,14 @@ import pytest
 from scipy import sparse
 from scipy.optimize import linprog
 
-from evaluation import cohort_release as cr
-from evaluation import cohorts as co
-from evaluation import views_cohort as vc
 from evaluation.cli import main
 from evaluation.formatting import format_number, format_pct
 from evaluation.intake import load_cohorts
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
+from evaluation.present import cohort as vc
+from evaluation.publish import cohort_release as cr
+from evaluation.referential.plan import load_plan
+from evaluation.stats import cohorts as co
 
 YEAR = 2021
 PROGRAMMES = ["all", "1", "3", "9", "10", "12"]

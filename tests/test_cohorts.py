@@ -36,8 +36,10 @@ from scipy import stats
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from statsmodels.stats.proportion import proportion_confint
 
-from evaluation import cohorts, load_plan
-from evaluation.cohorts import (
+from evaluation import load_plan
+from evaluation.errors import UsageError
+from evaluation.stats import cohorts
+from evaluation.stats.cohorts import (
     ATTRITION_COLUMNS,
     DAYS_PER_MONTH,
     KM_COLUMNS,
@@ -56,8 +58,7 @@ from evaluation.cohorts import (
     survival_data,
     target_comparison,
 )
-from evaluation.employment_gap import EvaluationWarning
-from evaluation.errors import UsageError
+from evaluation.stats.employment_gap import EvaluationWarning
 
 TOL = 1e-9
 

@@ -4,7 +4,7 @@ Expected figures come from the plan (targets and yearly MEL lines of ``evaluatio
 employment rates 44 % in the QPV and 59 % in the MEL, the poverty rates 44 % and 18 % and the shares of
 CAF recipients living only on benefits 30 % and 20 % of its introduction), from the real reference
 list of the QPV (``data/reference/qpv_mel_2024.csv``) and from the generator's documented rules
-(module docstring of :mod:`evaluation.demo`): quotas 50/25/15/10 %, progress bounds 95-115 % (on
+(module docstring of :mod:`evaluation_demo.generate`): quotas 50/25/15/10 %, progress bounds 95-115 % (on
 track) and 45-85 % (behind), execution factors 30-125 %.
 """
 
@@ -18,9 +18,13 @@ import pandas as pd
 import pytest
 
 from evaluation.cli import main as evaluation_main
-from evaluation.cohorts import competing_data, cumulative_incidence
 from evaluation.config import DEMO_DATA_DIR
-from evaluation.demo import (
+from evaluation.intake import BAROMETER_COLUMNS, COHORT_COLUMNS, HORS_QPV, load_barometer, load_cohorts
+from evaluation.io import load_dataset
+from evaluation.referential.plan import Cumulation, Measure, load_plan
+from evaluation.referential.territories import load_qpv
+from evaluation.stats.cohorts import competing_data, cumulative_incidence
+from evaluation_demo.generate import (
     BAROMETER_FILE,
     COHORT_DEMO_COLUMNS,
     COHORT_FILE,
@@ -37,10 +41,6 @@ from evaluation.demo import (
     main,
     write_demo,
 )
-from evaluation.intake import BAROMETER_COLUMNS, COHORT_COLUMNS, HORS_QPV, load_barometer, load_cohorts
-from evaluation.io import load_dataset
-from evaluation.plan import Cumulation, Measure, load_plan
-from evaluation.territories import load_qpv
 
 RELATIVE_FILES = [spec.path for spec in MONITORING_FILES] + [
     SPENDING_FILE,
@@ -262,14 +262,14 @@ def test_committed_files_equal_what_the_generator_writes(tmp_path):
     assert load_dataset(tmp_path).demo is True  # a folder written elsewhere declares itself synthetic
     for relative in RELATIVE_FILES:
         assert (DEMO_DATA_DIR / relative).read_bytes() == (tmp_path / relative).read_bytes(), (
-            f"data/demo/{relative} is out of date: run 'python -m evaluation.demo'"
+            f"data/demo/{relative} is out of date: run 'python -m evaluation_demo'"
         )
 
 
 def test_demo_folder_declares_itself_synthetic():
     dataset = load_dataset(DEMO_DATA_DIR)
     assert dataset.demo is True
-    assert "python -m evaluation.demo" in dataset.provenance and str(DEMO_SEED) in dataset.provenance
+    assert "python -m evaluation_demo" in dataset.provenance and str(DEMO_SEED) in dataset.provenance
 
 
 def test_plain_monitoring_file(plan, monitoring):
@@ -462,7 +462,7 @@ def test_barometer_file_is_plain_utf8_and_passes_the_intake():
 # Cohorts
 #
 # Expected proportions come from the generator's documented parameters (module docstring and
-# evaluation.demo.COHORT_PROGRAMMES): programme shares 34/14/22/20/10 %, QPV share per programme
+# evaluation_demo.generate.COHORT_PROGRAMMES): programme shares 34/14/22/20/10 %, QPV share per programme
 # 60/70/85/65/60 % (68 % of all rows), 5 % late entries, 10 % lost from follow-up, kinds 25/25/30/15/5 %,
 # monthly hazards 7.0/5.0/4.5/4.0/6.5 % times hors QPV 1.25, women 0.9, 50+ 0.6, infra-bac 0.75,
 # bac+2 et plus 1.3. Tolerances are a few binomial standard errors for 3 000 rows.
@@ -579,7 +579,7 @@ def test_a_million_cohort_rows_for_the_benchmark(plan):
 # Programme indicators counted in the cohorts
 #
 # The expected values are recomputed here from the committed files alone, with pandas, by
-# definitions written out again (not read from evaluation.demo.COHORT_INDICATORS): the engagement
+# definitions written out again (not read from evaluation_demo.generate.COHORT_INDICATORS): the engagement
 # report and the cohort report must speak of the same synthetic people. First events counted as a
 # job: CDI, CDD of 6 months or more, short contract, business creation (the cohort report's
 # "employment" outcome, which includes a creation as indicator 12.3 asks); 9.2 adds the training.

@@ -14,7 +14,9 @@ import pandas as pd
 import pytest
 from scipy.optimize import linprog
 
-from evaluation.disclosure import (
+from evaluation.errors import UsageError
+from evaluation.formatting import NBSP
+from evaluation.stats.disclosure import (
     DEFAULT_RULE,
     INTERVAL_COLUMNS,
     KM_COLUMNS,
@@ -36,8 +38,6 @@ from evaluation.disclosure import (
     protect_table,
     suppression_log,
 )
-from evaluation.errors import UsageError
-from evaluation.formatting import NBSP
 
 P, S, PUB = Flag.PRIMARY, Flag.SECONDARY, Flag.PUBLISHED
 

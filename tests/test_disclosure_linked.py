@@ -1,4 +1,4 @@
-"""Linked-table protection (:mod:`evaluation.disclosure_linked`) on a case small enough to enumerate.
+"""Linked-table protection (:mod:`evaluation.stats.disclosure_linked`) on a case small enough to enumerate.
 
 Two programmes x two sexes, published with every margin and the all-programme total: a 2 x 2 table
 with its margins. The attacker's intervals from :func:`audit_linked` (linear programming) are
@@ -13,7 +13,7 @@ from itertools import product
 import numpy as np
 import pandas as pd
 
-from evaluation.disclosure_linked import audit_linked, incidence_matrix, protect_linked
+from evaluation.stats.disclosure_linked import audit_linked, incidence_matrix, protect_linked
 
 MICRO = pd.DataFrame(list(product(["a", "b"], ["F", "M"])), columns=["programme", "sex"])
 COUNTS = np.array([1.0, 12.0, 11.0, 15.0])  # a-F 1 (small), a-M 12, b-F 11, b-M 15

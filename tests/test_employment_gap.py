@@ -25,7 +25,8 @@ import pandas as pd
 import pytest
 from statsmodels.stats.proportion import confint_proportions_2indep, proportion_confint
 
-from evaluation.employment_gap import (
+from evaluation.errors import UsageError
+from evaluation.stats.employment_gap import (
     CAUTION_COUNT,
     CENSUS_SAMPLING_FRACTION,
     COMPARATORS,
@@ -53,7 +54,6 @@ from evaluation.employment_gap import (
     standardised_rates,
     wilson_ci,
 )
-from evaluation.errors import UsageError
 
 TOL = 1e-9
 Z95 = 1.959963984540054  # Phi^-1(0.975)

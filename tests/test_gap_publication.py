@@ -4,9 +4,9 @@ Sources of the expected values:
 
 * hand-built partial barometers (three QPV), whose disclosure is worked out in the docstrings with
   the frequency rule (acro: counts 0 < x < 10 are primary) and checked against each year's own
-  protected barometer (:func:`evaluation.barometer_disclosure.protect_barometer`, tested on its own
+  protected barometer (:func:`evaluation.publish.barometer_disclosure.protect_barometer`, tested on its own
   in ``tests/test_barometer_disclosure.py``);
-* the demo data: the export ``ecart_taux_emploi`` of :func:`evaluation.tables.build_tables`, the
+* the demo data: the export ``ecart_taux_emploi`` of :func:`evaluation.present.tables.build_tables`, the
   yearly report's context and the command's JSON must hold the same numbers, cell for cell; the
   headline's figures are the export's, formatted here with one decimal and a decimal comma.
 """
@@ -24,15 +24,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.barometer_disclosure import SECRET_COLUMN, protect_barometer
 from evaluation.cli import main
-from evaluation.disclosure import Flag
-from evaluation.employment_gap import DEFAULT_CENSUS_DESIGN_EFFECT, GAP_SERIES_COLUMNS
-from evaluation.gap_publication import COMPARATOR_COLUMNS, GAP_COLUMNS, QPV_COLUMNS, published_gap
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.tables import build_tables
-from evaluation.views_annual import annual_context, contributions_block, decomposition_block, gap_chart, headline_block
+from evaluation.present.annual import (
+    annual_context,
+    contributions_block,
+    decomposition_block,
+    gap_chart,
+    headline_block,
+)
+from evaluation.present.tables import build_tables
+from evaluation.publish.barometer_disclosure import SECRET_COLUMN, protect_barometer
+from evaluation.publish.gap_publication import COMPARATOR_COLUMNS, GAP_COLUMNS, QPV_COLUMNS, published_gap
+from evaluation.referential.plan import load_plan
+from evaluation.stats.disclosure import Flag
+from evaluation.stats.employment_gap import DEFAULT_CENSUS_DESIGN_EFFECT, GAP_SERIES_COLUMNS
 
 PLAN = load_plan()
 DEMO = load_dataset()

@@ -1,4 +1,4 @@
-"""Difference-in-differences, event study, synthetic control and placebo inference (evaluation.impact).
+"""Difference-in-differences, event study, synthetic control and placebo inference (evaluation.stats.impact).
 
 Sources of the expected numbers, test by test:
 
@@ -15,7 +15,7 @@ Sources of the expected numbers, test by test:
   our weights (an upper bound of their distance to the optimum) is below 1e-6;
 * the placebo p-values of a four-unit case computed by hand in :func:`test_placebo_by_hand`
   (each two-donor fit is the projection of a point onto a segment);
-* the demo's built-in effect (:mod:`evaluation.demo_comparison`, ``EFFECT_2021``), recovered by the
+* the demo's built-in effect (:mod:`evaluation_demo.comparison`, ``EFFECT_2021``), recovered by the
   DiD interval and by the synthetic-control gap.
 """
 
@@ -30,9 +30,9 @@ import pytest
 import statsmodels.api as sm
 from scipy import stats
 
-from evaluation import demo_comparison as demo
 from evaluation.errors import UsageError
-from evaluation.impact import (
+from evaluation.referential.territories import load_qpv
+from evaluation.stats.impact import (
     CAUTIONS,
     EVENT_STUDY_COLUMNS,
     MIN_CLUSTERS,
@@ -46,7 +46,7 @@ from evaluation.impact import (
     placebo,
     synthetic_control,
 )
-from evaluation.territories import load_qpv
+from evaluation_demo import comparison as demo
 
 TOLERANCE = 1e-9
 

@@ -5,14 +5,14 @@ Where the expected values come from:
 
 * the intake problems: hand-made files written below, whose lines are counted in comments (line 1
   is the header of a CSV, the first line of a YAML file); the messages are pinned word for word;
-* the demo's comparison files: the generator itself, :func:`evaluation.demo_comparison.comparison_panel`
+* the demo's comparison files: the generator itself, :func:`evaluation_demo.comparison.comparison_panel`
   (the panel in memory, never read back from the files), compared cell by cell with what the
   intake reads from ``data/demo/comparison/``;
-* the estimates shown: :func:`evaluation.impact.did`, ``event_study`` and ``placebo`` called here on
+* the estimates shown: :func:`evaluation.stats.impact.did`, ``event_study`` and ``placebo`` called here on
   that generated panel (the statistics themselves are checked against statsmodels and an exact
   solver in ``tests/test_impact.py``), formatted here with ``format`` and ``str.replace`` (not the
   package's French helpers);
-* the built-in effect: :data:`evaluation.demo_comparison.EFFECT_2021`, whose mean over 2018-2021 is
+* the built-in effect: :data:`evaluation_demo.comparison.EFFECT_2021`, whose mean over 2018-2021 is
   ``EFFECT x (1 + 2 + 3 + 4) / 4 / 4`` (``+0.9375`` points of employment rate, ``-5.0`` jobseekers per
   1 000), inside the published interval;
 * the count of demo rows: 46 territories (26 QPV, their aggregate, 16 metropoles, the veille active,
@@ -34,28 +34,25 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from evaluation import demo_comparison as demo
-from evaluation import impact
-from evaluation import tables as tables_module
 from evaluation.cli import main
 from evaluation.errors import UsageError
 from evaluation.intake import COMPARISON_GROUPS, COMPARISON_INDICATORS, load_comparison, validate_dataset
 from evaluation.intake.comparison import GroupRole
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.tables import TableContext
-from evaluation.views import CHART_WIDTH_IN, MIN_FONT_PT, Chart, Html
-from evaluation.views_impact import (
+from evaluation.present import tables as tables_module
+from evaluation.present.blocks import CHART_WIDTH_IN, MIN_FONT_PT, Chart, Html
+from evaluation.present.impact import impact_section
+from evaluation.present.impact_publication import SECTION_INDICATORS, check_indicator, impact_publication
+from evaluation.present.impact_tables import (
     IMPACT_SHEET_NAMES,
     IMPACT_TABLE_TITLES,
-    SECTION_INDICATORS,
-    check_indicator,
     impact_export_columns,
-    impact_export_spec,
-    impact_publication,
-    impact_section,
     impact_tables,
 )
+from evaluation.present.tables import TableContext
+from evaluation.referential.plan import load_plan
+from evaluation.stats import impact
+from evaluation_demo import comparison as demo
 
 NBSP = "\u00a0"
 
@@ -480,13 +477,9 @@ def test_tables_are_the_published_estimates_and_fully_described(publication) -> 
 
 
 def test_tables_go_through_the_export_of_tables_py(publication, monkeypatch: pytest.MonkeyPatch) -> None:
-    """What the lead's registration in evaluation.tables will do: rounding, CSV, workbook sheet."""
+    """The impact tables are registered in the export (evaluation.present.tables): rounding, CSV, workbook sheet."""
     tables = impact_tables(publication)
     context = TableContext(load_plan(), load_dataset(), 2021)
-    for name in tables:
-        monkeypatch.setitem(tables_module._SPECS, name, impact_export_spec(name))
-        monkeypatch.setitem(tables_module.TABLE_TITLES, name, IMPACT_TABLE_TITLES[name])
-        monkeypatch.setitem(tables_module.SHEET_NAMES, name, IMPACT_SHEET_NAMES[name])
     exported = [tables_module.export_table(name, frame, context) for name, frame in tables.items()]
     estimates = exported[0]
     did_row = estimates.frame.iloc[0]

@@ -13,7 +13,7 @@ Sources of the expected numbers, test by test:
   variance term by term without expansion, the interval in its textbook form
   ``exp(-exp(log(-log F) +/- z se))`` with ``z`` from :class:`statistics.NormalDist`; used for ties,
   left truncation with entries equal to event times, the edge cases, tolerance 1e-9;
-* :func:`evaluation.cohorts.kaplan_meier`: without competing events ``F1 = 1 - S``, tolerance 1e-12;
+* :func:`evaluation.stats.cohorts.kaplan_meier`: without competing events ``F1 = 1 - S``, tolerance 1e-12;
 * one million rows: :func:`_vectorised_reference`, a second vectorised formulation (pandas
   ``groupby`` event table, risk sets from ``searchsorted`` on sorted durations and entries, ``S``
   from a sum of ``log1p``, the variance evaluated *directly* term by term at 200 checkpoints), and
@@ -33,9 +33,9 @@ import pandas as pd
 import pytest
 from lifelines import AalenJohansenFitter
 
-from evaluation.cohorts import kaplan_meier
 from evaluation.errors import UsageError
-from evaluation.incidence import (
+from evaluation.stats.cohorts import kaplan_meier
+from evaluation.stats.incidence import (
     INCIDENCE_COLUMNS,
     INCIDENCE_CURVE_COLUMNS,
     cumulative_incidence,

@@ -13,9 +13,9 @@ from openpyxl import load_workbook
 
 from evaluation.cli import main
 from evaluation.intake import Problem, load_monitoring, load_spending, parse_number, validate_dataset
+from evaluation.intake.template import HEADERS, write_template
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.template import HEADERS, write_template
+from evaluation.referential.plan import load_plan
 
 FIXTURES = Path(__file__).parent / "data" / "intake"
 

@@ -318,7 +318,7 @@ def test_a_quoted_cell_over_several_lines_is_still_read(tmp_path, capsys):
     """The check above must not refuse a comment that really holds a line break (Excel quotes it)."""
     from evaluation.intake import load_monitoring
     from evaluation.io import load_dataset
-    from evaluation.plan import load_plan
+    from evaluation.referential.plan import load_plan
 
     root = make_data(tmp_path)
     text = 'indicateur;année;valeur;commentaire\n1.1;2019;5;"ligne un\nligne deux"\n1.1;2020;6;\n'

@@ -30,7 +30,7 @@ from evaluation.intake._common import (
     distinct_map,
 )
 from evaluation.io import load_dataset
-from evaluation.plan import Measure, load_plan
+from evaluation.referential.plan import Measure, load_plan
 
 YAML = "name: test\ndemo: true\nprovenance: tests\n"
 

@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from evaluation.cli import main
-from evaluation.monitoring import on_track_share, status_counts
-from evaluation.plan import load_plan
-from evaluation.targets import gap_table
+from evaluation.referential.plan import load_plan
+from evaluation.stats.monitoring import on_track_share, status_counts
+from evaluation.stats.targets import gap_table
 
 EXPECTED = Path(__file__).parent / "expected"
 
@@ -141,7 +141,7 @@ def test_monitoring_data_is_read_again_when_a_file_changes(tmp_path, plan):
     import os
 
     from evaluation.io import load_dataset
-    from evaluation.monitoring import load_monitoring_data
+    from evaluation.stats.monitoring import load_monitoring_data
 
     root = tmp_path / "data"
     (root / "monitoring").mkdir(parents=True)

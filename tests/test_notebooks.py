@@ -26,6 +26,6 @@ def test_notebook_is_thin_parameterised_and_executed(path):
 
 def test_every_notebook_is_a_report_kind():
     """A notebook the batch never runs would rot: each one is the notebook of a report kind."""
-    from evaluation.reports import report_kinds
+    from evaluation.batch.jobs import report_kinds
 
     assert sorted(p.name for p in NOTEBOOKS) == sorted({kind.notebook for kind in report_kinds().values()})

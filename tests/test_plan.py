@@ -8,7 +8,7 @@ import re
 import pytest
 
 from evaluation.errors import PlanError, UsageError
-from evaluation.plan import Cumulation, Measure, load_plan
+from evaluation.referential.plan import Cumulation, Measure, load_plan
 
 CANONICAL_IDS = [str(i) for i in range(1, 4)] + ["4", "4a", "5", "5a", "5b", "5c"] + [str(i) for i in range(6, 18)]
 CANONICAL_IDS += ["gouvernance", "evaluation"]

@@ -12,10 +12,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from evaluation.batch.export import NavLink, ReportNavigation, export_html, report_navigation
+from evaluation.batch.index import write_index
+from evaluation.batch.jobs import ReportJob
 from evaluation.cli import main
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.reports import NavLink, ReportJob, ReportNavigation, export_html, report_navigation, write_index
+from evaluation.referential.plan import load_plan
 
 
 @pytest.fixture(scope="module")

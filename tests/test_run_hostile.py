@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import errno
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 from batch_files import notebook as _notebook
 from batch_files import write as _write
 
-from evaluation import reports
+from evaluation.batch import jobs as batch_jobs
+from evaluation.batch import kernels
+from evaluation.batch import runner as reports
 from evaluation.cli import main
 
 
@@ -115,8 +118,8 @@ def test_a_title_cannot_hold_a_format_spec(tmp_path, notebooks, data, capsys, ti
 
 
 def test_plain_titles_are_still_filled(tmp_path, notebooks):
-    from evaluation.plan import load_plan
-    from evaluation.runplan import load_run_plan
+    from evaluation.batch.runplan import load_run_plan
+    from evaluation.referential.plan import load_plan
 
     plan_file = _write(
         tmp_path / "plan.yaml",
@@ -326,7 +329,7 @@ def test_a_full_disk_names_the_file(tmp_path, notebooks, data, fake_pool, monkey
     def full(path, text):
         raise OSError(errno.ENOSPC, "No space left on device")  # as os.write raises it: no file name
 
-    monkeypatch.setattr(reports, "atomic_write_text", full)
+    monkeypatch.setattr(batch_jobs, "atomic_write_text", full)  # every output goes through jobs._write_output
     status, err = _run(tmp_path, data, _two_kinds(tmp_path), capsys)
     root = tmp_path / "out" / "2021"
     assert status == 2
@@ -382,7 +385,7 @@ def test_kernel_folders_of_killed_runs_are_removed_at_the_next_start(tmp_path, m
     for path in (killed, legacy, live, other):
         os.utime(path, (old, old))
     newer = folder("evaluation-kernel-recent", dead_pid)  # made after the run started: not ours to judge
-    monkeypatch.setattr(reports.tempfile, "tempdir", str(base))
+    monkeypatch.setattr(tempfile, "tempdir", str(base))
     removed = reports.remove_stale_kernel_folders(time.time() - 60)
     assert sorted(p.name for p in removed) == ["evaluation-kernel-ancien", "evaluation-kernel-tue"]
     assert sorted(p.name for p in base.iterdir()) == [
@@ -412,6 +415,6 @@ def test_logs_are_never_opened_through_a_link(tmp_path):
     victim = _write(tmp_path / "precieux.txt", "à garder\n")
     (tmp_path / "rapport.log").symlink_to(victim)
     with pytest.raises(OSError) as info:
-        open(tmp_path / "rapport.log", "w", encoding="utf-8", opener=reports._no_follow)
+        open(tmp_path / "rapport.log", "w", encoding="utf-8", opener=kernels._no_follow)
     assert info.value.errno == errno.ELOOP
     assert victim.read_text(encoding="utf-8") == "à garder\n"

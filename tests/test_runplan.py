@@ -12,11 +12,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from evaluation import reports
-from evaluation.cli import main
-from evaluation.config import PARAMS_DIR, PLAN_YEARS
-from evaluation.plan import load_plan
-from evaluation.runplan import (
+from evaluation.batch import runner as reports
+from evaluation.batch.runplan import (
     RunPlanError,
     RunPlanErrors,
     check_reports,
@@ -24,6 +21,9 @@ from evaluation.runplan import (
     notebook_code_sha256,
     notebook_parameters,
 )
+from evaluation.cli import main
+from evaluation.config import PARAMS_DIR, PLAN_YEARS
+from evaluation.referential.plan import load_plan
 
 PLAN = load_plan()
 

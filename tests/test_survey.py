@@ -1,4 +1,4 @@
-"""Design-based survey estimates (:mod:`evaluation.survey`) against independent computations.
+"""Design-based survey estimates (:mod:`evaluation.stats.survey`) against independent computations.
 
 Sources of the expected numbers, test by test:
 
@@ -28,9 +28,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from evaluation.demo_survey import survey_waves
 from evaluation.errors import UsageError
-from evaluation.survey import (
+from evaluation.stats.survey import (
     BASELINE_COMPARISON_COLUMNS,
     ESTIMATE_COLUMNS,
     MIN_RESPONDENTS,
@@ -44,6 +43,7 @@ from evaluation.survey import (
     rake,
     suppress_small_domains,
 )
+from evaluation_demo.survey import survey_waves
 
 TOLERANCE = 1e-9
 

@@ -1,4 +1,4 @@
-"""The intake of ``surveys/`` (:mod:`evaluation.intake.surveys`) and the synthetic demo waves (:mod:`evaluation.demo_survey`).
+"""The intake of ``surveys/`` (:mod:`evaluation.intake.surveys`) and the synthetic demo waves (:mod:`evaluation_demo.survey`).
 
 Expected values: the demo's frames as generated (read back through the files, the indicator
 recomputed here from the raw codes); problems written out in full (file, line, column, value,
@@ -16,7 +16,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.demo_survey import (
+from evaluation.intake._common import Limits
+from evaluation.intake.surveys import SURVEY_AGE_BANDS, WAVE_COLUMNS, load_surveys, read_surveys
+from evaluation.io import Dataset
+from evaluation.referential.territories import load_qpv
+from evaluation.stats.survey import compare_to_baseline, compare_waves, proportion, rake
+from evaluation_demo.survey import (
     ADULT_SHARE,
     POPULATION_AGE,
     SURVEY_COLUMNS,
@@ -26,11 +31,6 @@ from evaluation.demo_survey import (
     survey_waves,
     write_surveys,
 )
-from evaluation.intake._common import Limits
-from evaluation.intake.surveys import SURVEY_AGE_BANDS, WAVE_COLUMNS, load_surveys, read_surveys
-from evaluation.io import Dataset
-from evaluation.survey import compare_to_baseline, compare_waves, proportion, rake
-from evaluation.territories import load_qpv
 
 # --------------------------------------------------------------------------------------------------
 # Demo waves

@@ -1,10 +1,10 @@
-"""The survey report (:mod:`evaluation.views_survey`), ``evaluation survey`` and the intake wiring of ``surveys/``.
+"""The survey report (:mod:`evaluation.present.survey`), ``evaluation survey`` and the intake wiring of ``surveys/``.
 
 Where the expected values come from:
 
 - the demo files themselves, read here with plain pandas (not the intake) and recoded by hand from
   the description's codes (3, 4 = mauvaise image; 1, 2 = discrimination ressentie; 9 and blank = no
-  answer), then passed to :func:`evaluation.survey.proportion` (itself checked against an
+  answer), then passed to :func:`evaluation.stats.survey.proportion` (itself checked against an
   independent implementation in tests/test_survey.py): the report must publish exactly these;
 - the change between waves recomputed from the two waves' estimates with the formula of
   independent samples written out here (difference of the shares, variances added);
@@ -23,15 +23,15 @@ import pandas as pd
 import pytest
 from matplotlib.text import Text
 
-from evaluation import views_survey as vs
 from evaluation.cli import main
 from evaluation.config import DEMO_DATA_DIR
-from evaluation.demo_survey import SURVEY_NAME, write_surveys
 from evaluation.errors import UsageError
 from evaluation.intake import INPUT_FOLDERS, validate_dataset
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.survey import MIN_RESPONDENTS, OTHER_DOMAINS, proportion
+from evaluation.present import survey as vs
+from evaluation.referential.plan import load_plan
+from evaluation.stats.survey import MIN_RESPONDENTS, OTHER_DOMAINS, proportion
+from evaluation_demo.survey import SURVEY_NAME, write_surveys
 
 SURVEYS = DEMO_DATA_DIR / "surveys"
 NBSP = "\u00a0"
@@ -101,7 +101,7 @@ def test_headline_figures_as_the_report_shows_them(report):
     low, high = _fr(100 * expected["ci_lower"]), _fr(100 * expected["ci_upper"])
     assert f"En 2021, {share}{NBSP}% (intervalle de confiance à 95 % : {low} à {high}{NBSP}%)" in block
     assert f"estimé sur {expected['respondents']}{NBSP}répondants" in block
-    # The demo's default seed gives 46.2 % in 2021 (module docstring of evaluation.demo_survey).
+    # The demo's default seed gives 46.2 % in 2021 (module docstring of evaluation_demo.survey).
     assert share == "46,2"
     # The 2015 baseline is a fixed published figure: said so, and compared as such.
     assert f"Chiffre de référence : 56{NBSP}% en 2015" in block

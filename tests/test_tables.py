@@ -1,6 +1,6 @@
 """The exported tables for people (``tables/*.csv`` and ``tables.xlsx``), on the demo data of 2021.
 
-The year's tables are built once (:func:`evaluation.tables.build_tables`, the same call as ``evaluation
+The year's tables are built once (:func:`evaluation.present.tables.build_tables`, the same call as ``evaluation
 run``), written to a temporary folder, and the files are read back with openpyxl and pandas, never
 through the module's own reader. Where a number is asserted, it comes from:
 
@@ -31,8 +31,7 @@ import yaml
 
 from evaluation.config import DATA_DIR
 from evaluation.io import load_dataset
-from evaluation.plan import load_plan
-from evaluation.tables import (
+from evaluation.present.tables import (
     README_SHEET,
     SHEET_NAMES,
     WORKBOOK_NAME,
@@ -44,7 +43,8 @@ from evaluation.tables import (
     french_note,
     write_tables,
 )
-from evaluation.targets import STATUS_FR, Status, gap_table
+from evaluation.referential.plan import load_plan
+from evaluation.stats.targets import STATUS_FR, Status, gap_table
 
 PLAN = load_plan()
 DEMO = load_dataset()
@@ -470,7 +470,7 @@ def test_an_unknown_note_is_marked_and_warned_not_silently_english():
 
 def test_every_note_of_the_demo_years_is_translated():
     """The notes of the gap tables of 2018-2021 on the demo data: none left untranslated."""
-    from evaluation.monitoring import load_monitoring_data
+    from evaluation.stats.monitoring import load_monitoring_data
 
     data = load_monitoring_data(PLAN, DEMO)
     with warnings.catch_warnings():
@@ -490,9 +490,9 @@ def test_an_undescribed_column_is_refused():
 
 def test_impact_tables_are_named_as_the_impact_section_names_them():
     """tables.py writes the impact titles out (no import of the statistics at import time): they
-    must stay those of evaluation.views_impact."""
-    from evaluation.tables import IMPACT_TABLES, SHEET_NAMES, TABLE_TITLES
-    from evaluation.views_impact import IMPACT_SHEET_NAMES, IMPACT_TABLE_TITLES
+    must stay those of evaluation.present.impact."""
+    from evaluation.present.impact_tables import IMPACT_SHEET_NAMES, IMPACT_TABLE_TITLES
+    from evaluation.present.table_columns import IMPACT_TABLES, SHEET_NAMES, TABLE_TITLES
 
     assert tuple(IMPACT_TABLE_TITLES) == IMPACT_TABLES
     assert {k: TABLE_TITLES[k] for k in IMPACT_TABLES} == dict(IMPACT_TABLE_TITLES)

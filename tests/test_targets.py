@@ -1,4 +1,4 @@
-"""Targets: each rule of evaluation.targets on hand-built indicators, then the gap table of the real plan.
+"""Targets: each rule of evaluation.stats.targets on hand-built indicators, then the gap table of the real plan.
 
 Every expected number is computed by hand in the test's docstring or comment, from the rule numbers of
 the module docstring (rule 3: linear path; rule 4: achievement; rule 5: status; ...).
@@ -11,8 +11,8 @@ import math
 import pandas as pd
 import pytest
 
-from evaluation.plan import Baseline, Cumulation, Direction, Indicator, Measure, Section, Target, load_plan
-from evaluation.targets import (
+from evaluation.referential.plan import Baseline, Cumulation, Direction, Indicator, Measure, Section, Target, load_plan
+from evaluation.stats.targets import (
     DEFAULT_TOLERANCE,
     GAP_COLUMNS,
     REFERENCE_YEAR,

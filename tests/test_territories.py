@@ -12,7 +12,7 @@ import io
 import pytest
 
 from evaluation.errors import InputError
-from evaluation.territories import (
+from evaluation.referential.territories import (
     AGGREGATES,
     REFERENCE_FILE,
     Commune,

@@ -17,14 +17,15 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.text import Text
 
-from evaluation import views
 from evaluation.errors import UsageError
 from evaluation.formatting import NBSP
 from evaluation.io import load_dataset
-from evaluation.labels import UNIT_FORMS, acronyms_in, glossary_text, rule_text, with_unit
-from evaluation.monitoring import load_monitoring_data
-from evaluation.plan import load_plan
-from evaluation.territories import load_qpv, reference_provenance
+from evaluation.present import engagement as views
+from evaluation.present import plan_status
+from evaluation.referential.labels import UNIT_FORMS, acronyms_in, glossary_text, rule_text, with_unit
+from evaluation.referential.plan import load_plan
+from evaluation.referential.territories import load_qpv, reference_provenance
+from evaluation.stats.monitoring import load_monitoring_data
 
 PLAN = load_plan()
 INDICATORS = {i.id: i for i in PLAN.indicators()}
@@ -172,7 +173,7 @@ def test_reference_block_is_french_and_keeps_the_files_facts():
 
 
 def views_annual():
-    from evaluation import views_annual as module
+    from evaluation.present import annual as module
 
     return module
 
@@ -265,7 +266,7 @@ def test_engagement_charts():
     check_chart(heatmap)
     ticks = [t.get_text() for t in heatmap.figure.axes[0].get_xticklabels()]
     assert ticks == ["2018", "2019"]  # a 2019 report stops at 2019
-    names = {views.sheet_label(s) for s in PLAN.engagements}
+    names = {plan_status.sheet_label(s) for s in PLAN.engagements}
     assert names <= _unwrapped(heatmap.figure)  # sheet names in full
 
 
@@ -301,7 +302,7 @@ def test_annual_charts(annual_2021):
 
 
 def test_cohort_chart():
-    from evaluation import views_cohort
+    from evaluation.present import cohort as views_cohort
 
     ctx = views_cohort.cohort_context("12", 2021)
     chart = views_cohort.incidence_chart(ctx)
@@ -314,7 +315,7 @@ def test_cohort_chart():
 
 
 def test_progress_chart_names_the_indicators():
-    from evaluation import views_synthesis
+    from evaluation.present import synthesis as views_synthesis
 
     ctx = views_synthesis.synthesis_context(2021)
     chart = views_synthesis.progress_chart(ctx)
@@ -393,7 +394,7 @@ def test_parameter_errors_are_one_french_line(call, message):
 
 
 def test_cohort_parameter_errors():
-    from evaluation import views_cohort
+    from evaluation.present import cohort as views_cohort
 
     with pytest.raises(UsageError, match=r"^Paramètre rule = « x » refusé : valeurs acceptées « » \(la règle"):
         views_cohort.cohort_context("all", 2021, rule="x")
@@ -467,7 +468,7 @@ def test_progress_text_is_not_floored_below_by_float_noise():
     """Indicator 1.2 of the old demo: 59.4 toward 50 -> 60 is (59.4 - 50) / (60 - 50) = 94 %, which
     Python computes as 93.99999999999999: shown 94 %, not 93 % (still floored for a target not met:
     93.6 % is 93 %)."""
-    from evaluation.views import progress_text
+    from evaluation.present.plan_status import progress_text
 
     noisy = (59.4 - 50) / (60 - 50) * 100
     assert noisy < 94

@@ -3,6 +3,7 @@
 Usage: python tools/check_sheet_sources.py data/plan/sheets/2.yaml [...]
 (The package's own test suite does the same check on every sheet; this script needs only PyYAML.)
 """
+
 import re
 import sys
 from pathlib import Path

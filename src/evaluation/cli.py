@@ -141,7 +141,7 @@ def _fmt(value: float | None) -> str:
 
 
 def _plan_text(plan) -> str:  # noqa: ANN001 - Plan, imported lazily
-    from evaluation.labels import target_text
+    from evaluation.referential.labels import target_text
 
     lines = [plan.title, f"Période {plan.period[0]}-{plan.period[1]}", ""]
     groups = [(p.id, f"{p.id} {p.title}") for p in plan.priorities] + [(None, plan.transversal.title)]
@@ -166,7 +166,7 @@ def _plan_text(plan) -> str:  # noqa: ANN001 - Plan, imported lazily
 
 
 def _cmd_plan(args: argparse.Namespace) -> int:
-    from evaluation.plan import load_plan
+    from evaluation.referential.plan import load_plan
 
     plan = load_plan(args.plan_dir)
     if args.format == "json":
@@ -177,8 +177,8 @@ def _cmd_plan(args: argparse.Namespace) -> int:
 
 
 def _cmd_audit(args: argparse.Namespace) -> int:
-    from evaluation.audit import audit_plan
-    from evaluation.plan import load_plan
+    from evaluation.referential.audit import audit_plan
+    from evaluation.referential.plan import load_plan
 
     findings = audit_plan(load_plan(args.plan_dir))
     if args.format == "json":
@@ -214,9 +214,10 @@ def _stop_on_termination() -> Iterator[None]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
+    from evaluation.batch.progress import ProgressBar
+    from evaluation.batch.runner import run_batch
     from evaluation.io import load_dataset
-    from evaluation.plan import load_plan
-    from evaluation.reports import ProgressBar, run_batch
+    from evaluation.referential.plan import load_plan
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
@@ -252,7 +253,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
 def _cmd_validate(args: argparse.Namespace) -> int:
     from evaluation.intake import format_problems, validate_dataset
     from evaluation.io import load_dataset
-    from evaluation.plan import load_plan
+    from evaluation.referential.plan import load_plan
 
     plan = load_plan(args.plan_dir)
     dataset = load_dataset(args.data)
@@ -269,8 +270,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
-    from evaluation.plan import load_plan
-    from evaluation.template import write_template
+    from evaluation.intake.template import write_template
+    from evaluation.referential.plan import load_plan
 
     if args.out.suffix.lower() != ".xlsx":
         raise UsageError(f"--out {args.out}: the template is an Excel workbook, name it .xlsx")
@@ -293,8 +294,8 @@ def _monitoring_or_fail(plan, dataset):  # noqa: ANN001, ANN202
 
 def _cmd_gaps(args: argparse.Namespace) -> int:
     from evaluation.io import atomic_write_bytes, atomic_write_text, load_dataset
-    from evaluation.plan import load_plan
-    from evaluation.targets import DEFAULT_TOLERANCE, STATUS_FR, Status, gap_table
+    from evaluation.referential.plan import load_plan
+    from evaluation.stats.targets import DEFAULT_TOLERANCE, STATUS_FR, Status, gap_table
 
     if args.year not in PLAN_YEARS:
         raise UsageError(f"--year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
@@ -348,13 +349,13 @@ def _gaps_text(table, labels, status_type) -> str:  # noqa: ANN001
 
 
 def _cmd_employment_gap(args: argparse.Namespace) -> int:
-    """What the year's releases publish of the gap (:func:`evaluation.gap_publication.published_gap`)."""
-    from evaluation import employment_gap as eg
-    from evaluation.disclosure import DEFAULT_RULE, SECRET_SYMBOL, get_rule
-    from evaluation.gap_publication import published_gap
+    """What the year's releases publish of the gap (:func:`evaluation.publish.gap_publication.published_gap`)."""
     from evaluation.intake import ValidationFindings, format_problems, load_barometer
     from evaluation.io import load_dataset
-    from evaluation.plan import load_plan
+    from evaluation.publish.gap_publication import published_gap
+    from evaluation.referential.plan import load_plan
+    from evaluation.stats import employment_gap as eg
+    from evaluation.stats.disclosure import DEFAULT_RULE, SECRET_SYMBOL, get_rule
 
     dataset = load_dataset(args.data)
     barometer, problems = load_barometer(dataset, load_plan(args.plan_dir))
@@ -438,11 +439,11 @@ def _cmd_employment_gap(args: argparse.Namespace) -> int:
 
 
 def _cmd_cohorts(args: argparse.Namespace) -> int:
-    """The year's cohort release (:mod:`evaluation.cohort_release`), as the reports publish it."""
-    from evaluation import cohort_release as cr
+    """The year's cohort release (:mod:`evaluation.publish.cohort_release`), as the reports publish it."""
     from evaluation.io import load_dataset
-    from evaluation.plan import PLAN_YEARS, load_plan
-    from evaluation.views_cohort import load_release
+    from evaluation.present.cohort import load_release
+    from evaluation.publish import cohort_release as cr
+    from evaluation.referential.plan import PLAN_YEARS, load_plan
 
     if args.year not in PLAN_YEARS:
         raise UsageError(f"--year must be one of {', '.join(map(str, PLAN_YEARS))}, got {args.year}")
@@ -469,14 +470,14 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
         return 0
     if args.format == "csv":
-        from evaluation.tables import to_french_csv
+        from evaluation.present.tables import to_french_csv
 
         sys.stdout.write(to_french_csv(tables["cohortes_taux"]).decode("utf-8-sig"))
         return 0
     import pandas as pd
 
-    from evaluation.disclosure import SECRET_SYMBOL
     from evaluation.formatting import format_number
+    from evaluation.stats.disclosure import SECRET_SYMBOL
 
     def num(value: object, decimals: int = 1) -> str:
         return SECRET_SYMBOL if pd.isna(value) else format_number(float(value), decimals)
@@ -498,10 +499,10 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
 
 
 def _cmd_survey(args: argparse.Namespace) -> int:
-    """The perception surveys' published figures (:mod:`evaluation.views_survey`), as the survey reports show them."""
+    """The perception surveys' published figures (:mod:`evaluation.present.survey`), as the survey reports show them."""
     from evaluation.io import load_dataset
-    from evaluation.survey import MIN_RESPONDENTS
-    from evaluation.views_survey import published_baselines, published_changes, published_estimates, survey_contexts
+    from evaluation.present.survey import published_baselines, published_changes, published_estimates, survey_contexts
+    from evaluation.stats.survey import MIN_RESPONDENTS
 
     dataset = load_dataset(args.data)
     contexts = survey_contexts(dataset, args.year, args.survey)
@@ -581,10 +582,11 @@ def _cmd_survey(args: argparse.Namespace) -> int:
 
 
 def _cmd_impact(args: argparse.Namespace) -> int:
-    """The impact estimates of one indicator (:mod:`evaluation.views_impact`), as the reports publish them."""
+    """The impact estimates of one indicator (:mod:`evaluation.present.impact`), as the reports publish them."""
     from evaluation.intake import ValidationFindings, format_problems
     from evaluation.io import load_dataset
-    from evaluation.views_impact import METHODS, check_indicator, impact_json, impact_publication, impact_text
+    from evaluation.present.impact import impact_json, impact_text
+    from evaluation.present.impact_publication import METHODS, check_indicator, impact_publication
 
     indicator = check_indicator(args.indicator)
     if args.year not in PLAN_YEARS:

@@ -9,19 +9,34 @@ from __future__ import annotations
 import errno
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import yaml
 
 from evaluation.config import DEMO_DATA_DIR
 from evaluation.errors import InputError
 
-if TYPE_CHECKING:
-    from evaluation.intake._common import Limits
-
 __all__ = ["Dataset", "load_dataset", "atomic_write_text", "atomic_write_bytes"]
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Largest input the intake reads, checked before parsing (see the ``limits:`` keys in :mod:`evaluation.intake`).
+
+    ``max_file_mb``: size of a file on disk, and of an Excel workbook's sheets once unzipped (a
+    small workbook can expand a thousandfold); ``max_rows``: lines of a file (blank ones included);
+    ``max_columns``: cells of a line, the header included; ``max_cell_chars``: characters of a cell.
+    """
+
+    max_file_mb: int = 200
+    max_rows: int = 1_000_000
+    max_columns: int = 200
+    max_cell_chars: int = 10_000
+
+    @classmethod
+    def keys(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
 
 
 @dataclass(frozen=True)
@@ -33,7 +48,7 @@ class Dataset:
     demo: bool
     provenance: str
     #: Disclosure-control preset for this dataset's published tables (``acro``, ``fiscal``,
-    #: ``insee_entreprises``); None means the package default (:data:`evaluation.disclosure.DEFAULT_RULE`).
+    #: ``insee_entreprises``); None means the package default (:data:`evaluation.stats.disclosure.DEFAULT_RULE`).
     disclosure: str | None = None
     #: Largest input files read (``limits:`` in dataset.yaml, see :mod:`evaluation.intake`); None: the defaults.
     limits: Limits | None = None
@@ -132,7 +147,6 @@ def _refuse_aliases(text: str, meta: Path) -> None:
 
 def _limits(raw: object, meta: Path) -> Limits | None:
     """The ``limits:`` mapping of dataset.yaml: known keys, each a whole number above 0."""
-    from evaluation.intake._common import Limits
 
     if raw is None:
         return None

@@ -1,4 +1,4 @@
-"""Intake of partners' files: reading and validation (the Excel template is in :mod:`evaluation.template`).
+"""Intake of partners' files: reading and validation (the Excel template is in :mod:`evaluation.intake.template`).
 
 Partners send realised values and spending as Excel workbooks (``.xlsx``, often our own template) or
 CSV exports. The readers accept UTF-8 (with or without BOM) and Windows-1252, ``,`` ``;`` or tab

@@ -15,7 +15,7 @@ import pandas as pd
 from evaluation import __version__
 from evaluation.intake._common import Problem, _input_files
 from evaluation.io import atomic_write_bytes
-from evaluation.plan import Plan
+from evaluation.referential.plan import Plan
 
 
 def folder_state(folder: Path) -> tuple[tuple[str, str], ...] | None:
@@ -63,7 +63,7 @@ def _plan_digest(plan_dir: Path) -> str:
 
 def _reference_state() -> str | None:
     """SHA-256 of the QPV reference list the barometer and cohort checks use (None: unreadable)."""
-    from evaluation import territories
+    from evaluation.referential import territories
 
     try:
         return hashlib.sha256(Path(territories.REFERENCE_FILE).read_bytes()).hexdigest()

@@ -20,7 +20,7 @@ import unicodedata
 import warnings
 import zipfile
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from evaluation.errors import EvaluationError, _display_path
+from evaluation.io import Limits
 
 #: Largest number of problems printed before "... and N more".
 MAX_PRINTED = 200
@@ -198,25 +199,6 @@ class RawTable:
     path: Path
     frame: pd.DataFrame
     columns: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Largest input the intake reads, checked before parsing (see the ``limits:`` keys in :mod:`evaluation.intake`).
-
-    ``max_file_mb``: size of a file on disk, and of an Excel workbook's sheets once unzipped (a
-    small workbook can expand a thousandfold); ``max_rows``: lines of a file (blank ones included);
-    ``max_columns``: cells of a line, the header included; ``max_cell_chars``: characters of a cell.
-    """
-
-    max_file_mb: int = 200
-    max_rows: int = 1_000_000
-    max_columns: int = 200
-    max_cell_chars: int = 10_000
-
-    @classmethod
-    def keys(cls) -> tuple[str, ...]:
-        return tuple(f.name for f in fields(cls))
 
 
 #: The limits when ``dataset.yaml`` sets none.

@@ -37,8 +37,8 @@ from evaluation.intake._common import (
     parse_number,
 )
 from evaluation.io import Dataset
-from evaluation.plan import Plan
-from evaluation.territories import AGGREGATES, load_qpv, territory_names
+from evaluation.referential.plan import Plan
+from evaluation.referential.territories import AGGREGATES, load_qpv, territory_names
 
 BAROMETER = TableSpec(
     kind="barometer",
@@ -411,7 +411,7 @@ def load_barometer(dataset: Dataset, plan: Plan | None = None) -> tuple[pd.DataF
 
     One row per territory, year, indicator, sex and age band. Columns:
 
-    - ``territory``: a QPV code of :func:`evaluation.territories.load_qpv` (any case in the file),
+    - ``territory``: a QPV code of :func:`evaluation.referential.territories.load_qpv` (any case in the file),
       ``MEL`` (the whole Métropole, QPV included) or ``MEL_HORS_QPV``;
     - ``year`` (int, 2006-2030), ``indicator`` (a code of :data:`BAROMETER_INDICATORS`);
     - ``sex``: ``ensemble`` (blank, ``total``), ``F`` (``femmes``) or ``M`` (``hommes``);

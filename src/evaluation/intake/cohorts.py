@@ -44,8 +44,8 @@ from evaluation.intake._common import (
     read_raw,
 )
 from evaluation.io import Dataset
-from evaluation.plan import Plan, load_plan, normalize_engagement_id
-from evaluation.territories import load_qpv
+from evaluation.referential.plan import Plan, load_plan, normalize_engagement_id
+from evaluation.referential.territories import load_qpv
 
 # --------------------------------------------------------------------------------------------------
 # Cohorts: columns and closed lists
@@ -940,7 +940,7 @@ def load_cohorts(
       latest news of the person, which ends the follow-up of a person not in work);
     - ``observation_start`` (``debut_observation``, optional; blank = the entry date): a late
       entry into observation, on or after entry and strictly before the first employment;
-    - ``qpv`` (``quartier``): a QPV code of :func:`evaluation.territories.load_qpv` (any case) or
+    - ``qpv`` (``quartier``): a QPV code of :func:`evaluation.referential.territories.load_qpv` (any case) or
       ``hors QPV`` (``HQPV``, ``hors qpv``, ``non``...);
     - ``sex`` (``F``/``M``, ``femme``/``homme``), ``age_band`` at entry (``16-25``, ``26-49``,
       ``50+``), ``qualification`` (``infra-bac``, ``bac``, ``bac+2 et plus``): closed lists

@@ -1,7 +1,7 @@
 """Comparison territories (``comparison/``): their declaration, their series, the checks, typed data.
 
 What the plan did can only be told from what happened *elsewhere* over the same years
-(:mod:`evaluation.impact`). A data directory's ``comparison/`` folder holds:
+(:mod:`evaluation.stats.impact`). A data directory's ``comparison/`` folder holds:
 
 ``comparison/territoires.yaml``
     The comparison territories, one entry each (UTF-8, under 1 MB, no YAML anchor or alias)::
@@ -80,8 +80,8 @@ from evaluation.intake._common import (
     parse_number,
 )
 from evaluation.io import Dataset
-from evaluation.plan import Plan
-from evaluation.territories import load_qpv
+from evaluation.referential.plan import Plan
+from evaluation.referential.territories import load_qpv
 
 __all__ = [
     "COMPARISON",
@@ -166,7 +166,7 @@ COMPARISON_INDICATORS: Mapping[str, ComparisonIndicator] = MappingProxyType(
 
 
 class GroupRole(StrEnum):
-    """What a group's territories are in the estimates of :mod:`evaluation.impact`."""
+    """What a group's territories are in the estimates of :mod:`evaluation.stats.impact`."""
 
     #: Treated units of the difference-in-differences (the MEL's QPV, one by one).
     TREATED = "treated"

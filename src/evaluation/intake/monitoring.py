@@ -36,7 +36,7 @@ from evaluation.intake._common import (
     parse_number,
 )
 from evaluation.io import Dataset
-from evaluation.plan import Measure, Plan, normalize_engagement_id
+from evaluation.referential.plan import Measure, Plan, normalize_engagement_id
 
 #: Canonical status values and the words partners use for them.
 STATUS_VALUES = {

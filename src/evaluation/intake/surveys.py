@@ -15,7 +15,7 @@ respondent file per wave**:
         method: Échantillon stratifié par QPV, tiré par grappes d'adresses...   # optional, idem
         weights: true                       # optional (default true): the files carry final weights;
                                             # false: no weight column, the weights are raked
-                                            # (evaluation.survey.rake) before any estimate
+                                            # (evaluation.stats.survey.rake) before any estimate
         questions:                          # one entry per question column of the respondent files
           - column: image_quartier          # the column's header in the files
             sheet: "17"                     # the plan's sheet the question serves
@@ -68,8 +68,8 @@ import yaml
 
 from evaluation.intake._common import DEFAULT_LIMITS, Limits, Problem, TableSpec, _input_files, read_raw
 from evaluation.io import Dataset
-from evaluation.plan import load_plan, normalize_engagement_id
-from evaluation.territories import load_qpv
+from evaluation.referential.plan import load_plan, normalize_engagement_id
+from evaluation.referential.territories import load_qpv
 
 __all__ = [
     "SURVEY_AGE_BANDS",

@@ -11,7 +11,7 @@ from evaluation.intake.comparison import DECLARATION_FILE, load_comparison
 from evaluation.intake.monitoring import load_monitoring, load_spending
 from evaluation.intake.surveys import _description_files, load_surveys
 from evaluation.io import Dataset
-from evaluation.plan import Plan
+from evaluation.referential.plan import Plan
 
 #: The input folders of a data directory.
 INPUT_FOLDERS = ("monitoring", "spending", "barometer", "cohorts", "surveys", "comparison")
