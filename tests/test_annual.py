@@ -36,10 +36,18 @@ def test_employment_gap_unknown_comparator(capsys):
 
 
 def test_guards_in_french():
+    from evaluation.stats.employment_gap import Caveat, CaveatKind
+
     guards = (
-        "census vintages less than 5 years apart are compared: 2017 vs 2018 (4 of 5 surveys shared); ...",
-        "QN05967M 2015 employed_15_64 (sex ensemble, age 15-24): 76 is below 200, INSEE's caution threshold",
-        "... and 12 more sampled counts below 200",
+        Caveat(
+            "census vintages less than 5 years apart are compared: 2017 vs 2018 (4 of 5 surveys shared); ...",
+            CaveatKind.OVERLAPPING_VINTAGES,
+        ),
+        Caveat(
+            "QN05967M 2015 employed_15_64 (sex ensemble, age 15-24): 76 is below 200, INSEE's caution threshold",
+            CaveatKind.SMALL_COUNT,
+        ),
+        Caveat("... and 12 more sampled counts below 200", CaveatKind.MORE_SMALL_COUNTS, 12),
     )
     lines = guards_fr(guards)
     assert lines[0].startswith("Des millésimes du recensement distants de moins de 5 ans")
@@ -76,8 +84,48 @@ def test_standardised_gap_sentence_shows_the_comparators_figures(comparator):
 def test_guards_in_french_name_a_changing_set_of_qpv():
     """gap_series warns when the QPV aggregate does not sum the same QPV every year: the report says
     so in French (a change of perimeter, not of employment)."""
-    guards = ("the QPV aggregate does not sum the same number of QPV every year (26 in 2015, 25 in 2016): ...",)
+    import warnings
+
+    from evaluation.stats import employment_gap as eg
+
+    ctx = annual_context(2021)
+    rows = ctx.barometer[~((ctx.barometer["territory"] == "QN05967M") & (ctx.barometer["year"] == 2016))]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", eg.EvaluationWarning)
+        eg.gap_series(rows)
+    guards = [g for g in eg.caveats_of(caught) if g.kind is eg.CaveatKind.CHANGING_PERIMETER]
+    assert len(guards) == 1  # the library's own warning, with its kind
     assert guards_fr(guards) == [
         "L'ensemble des quartiers prioritaires ne réunit pas les mêmes quartiers chaque année (données manquantes) : "
         "une partie de l'évolution de son taux peut tenir à ce changement de périmètre."
     ]
+
+
+def test_caveats_are_rendered_in_french_from_their_kind_not_their_words():
+    """Issue 13: a caveat reworded in English must not vanish from the French report."""
+    import pickle
+
+    from evaluation.present.annual import CAVEATS_FR, guards_fr
+    from evaluation.stats.employment_gap import Caveat, CaveatKind
+
+    # Every kind has its sentence (the extra small counts are added to the small ones).
+    assert set(CAVEATS_FR) == set(CaveatKind) - {CaveatKind.MORE_SMALL_COUNTS}
+    reworded = Caveat("entirely new words about the 2015 collection", CaveatKind.METHOD_CHANGE)
+    assert guards_fr([reworded]) == [CAVEATS_FR[CaveatKind.METHOD_CHANGE]]
+    # 3 small counts named one by one + "... and 5 more": 8 in the sentence.
+    small = [Caveat(f"count {i}", CaveatKind.SMALL_COUNT) for i in range(3)]
+    more = Caveat("... and 5 more", CaveatKind.MORE_SMALL_COUNTS, 5)
+    (sentence,) = guards_fr([*small, more])
+    assert sentence.startswith("8 effectifs issus du recensement")
+    with pytest.raises(TypeError, match="without a kind"):
+        guards_fr(["a caveat written as a plain string"])
+    # Kept through the run's pickled caches.
+    again = pickle.loads(pickle.dumps(more))
+    assert (again, again.kind, again.count) == ("... and 5 more", CaveatKind.MORE_SMALL_COUNTS, 5)
+
+
+def test_the_published_gap_keeps_the_kinds_of_its_caveats():
+    from evaluation.present.annual import annual_context
+
+    ctx = annual_context(2018, "", "MEL", 0)
+    assert ctx.guards and all(hasattr(g, "kind") for g in ctx.guards)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import html
 import warnings
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pandas as pd
@@ -233,32 +233,61 @@ def _legend(ctx: AnnualContext) -> str:
 _RATE = "employment_rate_pct"
 
 
-def guards_fr(guards: tuple[str, ...]) -> list[str]:
-    """The statistical caveats of :func:`evaluation.stats.employment_gap.check_guards`, summarised in French."""
-    out = []
-    if any("years apart are compared" in g for g in guards):
-        out.append(
-            "Des millésimes du recensement distants de moins de 5 ans sont comparés : ils partagent des enquêtes "
-            "annuelles, leur différence n'est pas une évolution entre échantillons indépendants."
-        )
-    if any("census collection method" in g for g in guards):
-        out.append(
-            "La série couvre le changement de méthode de collecte du recensement de 2015 : une partie de l'évolution "
-            "peut tenir à la méthode."
-        )
-    if any("does not sum the same number of QPV" in g for g in guards):
-        out.append(
-            "L'ensemble des quartiers prioritaires ne réunit pas les mêmes quartiers chaque année (données manquantes) : "
-            "une partie de l'évolution de son taux peut tenir à ce changement de périmètre."
-        )
-    small = sum(1 for g in guards if "is below" in g)
-    small += sum(int(g.split()[2]) for g in guards if g.startswith("... and ") and "below" in g)
-    if small:
-        out.append(
-            f"{format_number(small)} effectifs issus du recensement sont inférieurs à 200, le seuil de prudence de l'INSEE "
-            "(surtout par tranche d'âge dans les plus petits quartiers) : les taux qui en dépendent sont fragiles."
-        )
-    return out
+#: The French sentence of each kind of caveat (:class:`evaluation.stats.employment_gap.CaveatKind`);
+#: ``{count}`` is the number of counts a caveat stands for. The small counts are summed in one sentence.
+CAVEATS_FR: dict[eg.CaveatKind, str] = {
+    eg.CaveatKind.OVERLAPPING_VINTAGES: (
+        "Des millésimes du recensement distants de moins de 5 ans sont comparés : ils partagent des enquêtes "
+        "annuelles, leur différence n'est pas une évolution entre échantillons indépendants."
+    ),
+    eg.CaveatKind.METHOD_CHANGE: (
+        "La série couvre le changement de méthode de collecte du recensement de 2015 : une partie de l'évolution "
+        "peut tenir à la méthode."
+    ),
+    eg.CaveatKind.CHANGING_PERIMETER: (
+        "L'ensemble des quartiers prioritaires ne réunit pas les mêmes quartiers chaque année (données manquantes) : "
+        "une partie de l'évolution de son taux peut tenir à ce changement de périmètre."
+    ),
+    eg.CaveatKind.SMALL_COUNT: (
+        "{count} effectifs issus du recensement sont inférieurs à 200, le seuil de prudence de l'INSEE "
+        "(surtout par tranche d'âge dans les plus petits quartiers) : les taux qui en dépendent sont fragiles."
+    ),
+    eg.CaveatKind.MISSING_COUNTS: (
+        "Des quartiers ou des années sans effectif de population ou d'actifs occupés de 15 à 64 ans sont écartés "
+        "du calcul : les taux de ces années ne portent pas sur tous les quartiers."
+    ),
+    eg.CaveatKind.MIXED_VINTAGES: (
+        "Une même année réunit des millésimes différents du recensement : l'écart compare des périodes d'enquête "
+        "différentes."
+    ),
+    eg.CaveatKind.NOTHING_TO_HALVE: (
+        "L'année de référence ne montre pas de retard des quartiers prioritaires : l'objectif de réduire l'écart "
+        "de moitié n'y a pas de sens."
+    ),
+    eg.CaveatKind.PARTIAL_AGE_BANDS: (
+        "Des quartiers auxquels manque une tranche d'âge certaines années sont écartés de l'ensemble standardisé "
+        "de ces années."
+    ),
+    eg.CaveatKind.CONTRIBUTIONS_LEFT_OUT: (
+        "Des quartiers sans effectifs aux deux années comparées sont écartés du calcul des contributions."
+    ),
+}
+
+
+def guards_fr(guards: Sequence[str]) -> list[str]:
+    """The statistical caveats of the published gap (:class:`~evaluation.stats.employment_gap.Caveat`), in
+    French: one sentence per kind, in the order of :data:`CAVEATS_FR`, the small counts added up. Rendered
+    from each caveat's kind, never from its English words; a caveat without a kind is an error (it
+    would otherwise vanish from the French report)."""
+    kinds: dict[eg.CaveatKind, int] = {}
+    for guard in guards:
+        kind = getattr(guard, "kind", None)
+        if kind is None:
+            raise TypeError(f"a caveat without a kind cannot be rendered in French: {guard!r}")
+        if kind is eg.CaveatKind.MORE_SMALL_COUNTS:
+            kind = eg.CaveatKind.SMALL_COUNT
+        kinds[kind] = kinds.get(kind, 0) + getattr(guard, "count", 1)
+    return [sentence.format(count=format_number(kinds[kind])) for kind, sentence in CAVEATS_FR.items() if kind in kinds]
 
 
 def _the(label: str) -> str:

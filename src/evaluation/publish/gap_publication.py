@@ -204,9 +204,7 @@ def published_gap(
         if {baseline, latest} <= set(published["year"].astype(int)):
             reduction = eg.gap_reduction(published, baseline_year=baseline, horizon=horizon)
         eg.check_guards(rows, [baseline, latest], disclosure_threshold=rule.threshold)
-    cautions = tuple(
-        dict.fromkeys(str(w.message) for w in [*caught, *later] if issubclass(w.category, eg.EvaluationWarning))
-    )
+    cautions = eg.caveats_of([*caught, *later])
     return PublishedGap(
         year=year,
         comparator=comparator,

@@ -69,6 +69,9 @@ __all__ = [
     "CENSUS_SAMPLING_FRACTION",
     "DEFAULT_CENSUS_DESIGN_EFFECT",
     "EvaluationWarning",
+    "Caveat",
+    "CaveatKind",
+    "caveats_of",
     "PathStatus",
     "GapChange",
     "GapReduction",
@@ -170,6 +173,51 @@ _MAX_LISTED = 20
 
 class EvaluationWarning(UserWarning):
     """A statistical caveat: the result is computed, but must be read with care."""
+
+
+class CaveatKind(StrEnum):
+    """What a statistical caveat is about: the reports render each kind in French from its kind, never from its words."""
+
+    MISSING_COUNTS = "missing_counts"
+    MIXED_VINTAGES = "mixed_vintages"
+    CHANGING_PERIMETER = "changing_perimeter"
+    NOTHING_TO_HALVE = "nothing_to_halve"
+    OVERLAPPING_VINTAGES = "overlapping_vintages"
+    METHOD_CHANGE = "method_change"
+    SMALL_COUNT = "small_count"
+    MORE_SMALL_COUNTS = "more_small_counts"
+    PARTIAL_AGE_BANDS = "partial_age_bands"
+    CONTRIBUTIONS_LEFT_OUT = "contributions_left_out"
+
+
+class Caveat(str):
+    """A statistical caveat: its English text (the string itself, as the command line and JSON print it)
+    with its :class:`CaveatKind` and, for :attr:`CaveatKind.MORE_SMALL_COUNTS`, how many it stands for.
+
+    Warned as the message of an :class:`EvaluationWarning` (``warning.message.args[0]`` is the caveat).
+    """
+
+    kind: CaveatKind
+    count: int
+
+    def __new__(cls, text: str, kind: CaveatKind, count: int = 1) -> Caveat:
+        caveat = super().__new__(cls, text)
+        caveat.kind = CaveatKind(kind)
+        caveat.count = int(count)
+        return caveat
+
+    def __reduce__(self) -> tuple[type, tuple[str, CaveatKind, int]]:
+        return (Caveat, (str(self), self.kind, self.count))
+
+
+def caveats_of(caught: Iterable[warnings.WarningMessage]) -> tuple[Caveat | str, ...]:
+    """The caveats of recorded warnings (``warnings.catch_warnings(record=True)``), in order, once each."""
+    found = [
+        w.message.args[0] if w.message.args else str(w.message)
+        for w in caught
+        if issubclass(w.category, EvaluationWarning)
+    ]
+    return tuple(dict.fromkeys(found))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -412,7 +460,11 @@ def _employment_counts(barometer: pd.DataFrame, age_bands: Iterable[str]) -> pd.
     if incomplete.any():
         names = ", ".join(f"{r.territory} {r.year} ({r.age_band})" for r in counts[incomplete].itertuples())
         warnings.warn(
-            f"dropped {int(incomplete.sum())} territory-year(s) lacking population_15_64 or employed_15_64: {names}",
+            Caveat(
+                f"dropped {int(incomplete.sum())} territory-year(s) lacking population_15_64 or employed_15_64: {names}",
+                CaveatKind.MISSING_COUNTS,
+                int(incomplete.sum()),
+            ),
             EvaluationWarning,
             stacklevel=3,
         )
@@ -510,7 +562,10 @@ def gap_series(
         vintages = sorted(set(pd.concat([qpv["vintage"], comp["vintage"]]).dropna().astype(int)))
         if len(vintages) > 1:
             warnings.warn(
-                f"year {year} mixes census vintages {vintages}: the gap compares different survey periods",
+                Caveat(
+                    f"year {year} mixes census vintages {vintages}: the gap compares different survey periods",
+                    CaveatKind.MIXED_VINTAGES,
+                ),
                 EvaluationWarning,
                 stacklevel=2,
             )
@@ -534,7 +589,10 @@ def gap_series(
     if present["qpv_count"].nunique() > 1:
         detail = ", ".join(f"{r.qpv_count} in {r.year}" for r in present.itertuples())
         warnings.warn(
-            f"the QPV aggregate does not sum the same number of QPV every year ({detail}): its rate covers different territories",
+            Caveat(
+                f"the QPV aggregate does not sum the same number of QPV every year ({detail}): its rate covers different territories",
+                CaveatKind.CHANGING_PERIMETER,
+            ),
             EvaluationWarning,
             stacklevel=2,
         )
@@ -834,7 +892,10 @@ def gap_reduction(
     latest_gap = gaps[latest_year]
     if baseline_gap <= 0:
         warnings.warn(
-            f"the baseline gap is {baseline_gap:.2f} points in {baseline_year}: the QPV do not lag behind, nothing to halve",
+            Caveat(
+                f"the baseline gap is {baseline_gap:.2f} points in {baseline_year}: the QPV do not lag behind, nothing to halve",
+                CaveatKind.NOTHING_TO_HALVE,
+            ),
             EvaluationWarning,
             stacklevel=2,
         )
@@ -934,7 +995,10 @@ def _group_bands(barometer: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
     if not partial.empty:
         names = ", ".join(sorted({f"{r.territory} {r.year}" for r in partial.itertuples()}))
         warnings.warn(
-            f"left out of the QPV aggregate for lack of some age bands {list(AGE_BANDS)}: {names}",
+            Caveat(
+                f"left out of the QPV aggregate for lack of some age bands {list(AGE_BANDS)}: {names}",
+                CaveatKind.PARTIAL_AGE_BANDS,
+            ),
             EvaluationWarning,
             stacklevel=3,
         )
@@ -1139,7 +1203,10 @@ def qpv_contributions(
     only_one = sorted(set(by_year[year_a].index) ^ set(by_year[year_b].index))
     if only_one:
         warnings.warn(
-            f"QPV without counts in both {year_a} and {year_b}, left out of the contributions: {', '.join(only_one)}",
+            Caveat(
+                f"QPV without counts in both {year_a} and {year_b}, left out of the contributions: {', '.join(only_one)}",
+                CaveatKind.CONTRIBUTIONS_LEFT_OUT,
+            ),
             EvaluationWarning,
             stacklevel=2,
         )
@@ -1191,7 +1258,7 @@ def _vintages_of(barometer: pd.DataFrame, years: Sequence[int] | None) -> list[f
     return list(rows["vintage"].dropna().unique())
 
 
-def _vintage_messages(vintages: Iterable[Any]) -> list[str]:
+def _vintage_messages(vintages: Iterable[Any]) -> list[Caveat]:
     """Guards (1) and (2) of :func:`check_guards` on a set of compared census vintages."""
     distinct = sorted({int(v) for v in vintages if v is not None and not pd.isna(v)})
     messages = []
@@ -1199,22 +1266,28 @@ def _vintage_messages(vintages: Iterable[Any]) -> list[str]:
     if close:
         pairs = ", ".join(f"{a} vs {b} ({VINTAGE_OVERLAP_YEARS - (b - a)} of 5 surveys shared)" for a, b in close)
         messages.append(
-            f"census vintages less than {VINTAGE_OVERLAP_YEARS} years apart are compared: {pairs}; a vintage N pools "
-            "the surveys N-2..N+2, so their difference is not a change between disjoint samples"
+            Caveat(
+                f"census vintages less than {VINTAGE_OVERLAP_YEARS} years apart are compared: {pairs}; a vintage N "
+                "pools the surveys N-2..N+2, so their difference is not a change between disjoint samples",
+                CaveatKind.OVERLAPPING_VINTAGES,
+            )
         )
     if distinct and distinct[0] < CENSUS_METHOD_CHANGE_YEAR <= distinct[-1]:
         before = [v for v in distinct if v < CENSUS_METHOD_CHANGE_YEAR]
         after = [v for v in distinct if v >= CENSUS_METHOD_CHANGE_YEAR]
         messages.append(
-            f"the series spans the {CENSUS_METHOD_CHANGE_YEAR} change of the census collection method (vintages "
-            f"{before} before, {after} from {CENSUS_METHOD_CHANGE_YEAR}): part of the change may be a method effect"
+            Caveat(
+                f"the series spans the {CENSUS_METHOD_CHANGE_YEAR} change of the census collection method (vintages "
+                f"{before} before, {after} from {CENSUS_METHOD_CHANGE_YEAR}): part of the change may be a method effect",
+                CaveatKind.METHOD_CHANGE,
+            )
         )
     return messages
 
 
 def check_guards(
     barometer: pd.DataFrame, years: Sequence[int] | None = None, *, disclosure_threshold: int | None = None
-) -> list[str]:
+) -> list[Caveat]:
     """The statistical caveats of the barometer rows of ``years`` (default: all), warned and returned.
 
     1. **Overlapping vintages**: two distinct census vintages less than
@@ -1232,7 +1305,7 @@ def check_guards(
        dataset's disclosure rule), a count ``0 < x < disclosure_threshold`` is named without its
        value, which statistical confidentiality forbids to publish.
 
-    Each message (one line, English) is emitted with ``warnings.warn(message, EvaluationWarning)``
+    Each message is a :class:`Caveat` (one English line, with its kind) emitted with ``warnings.warn(message, EvaluationWarning)``
     and returned in that order; an empty list means no caveat.
     """
     rows = barometer if years is None else barometer[barometer["year"].isin(list(years))]
@@ -1249,11 +1322,17 @@ def check_guards(
             else f"{row.value:g}"
         )
         messages.append(
-            f"{row.territory} {row.year} {row.indicator}{detail}: {value} is below {CAUTION_COUNT}, "
-            "INSEE's caution threshold for census counts"
+            Caveat(
+                f"{row.territory} {row.year} {row.indicator}{detail}: {value} is below {CAUTION_COUNT}, "
+                "INSEE's caution threshold for census counts",
+                CaveatKind.SMALL_COUNT,
+            )
         )
     if len(small) > _MAX_LISTED:
-        messages.append(f"... and {len(small) - _MAX_LISTED} more sampled counts below {CAUTION_COUNT}")
+        more = len(small) - _MAX_LISTED
+        messages.append(
+            Caveat(f"... and {more} more sampled counts below {CAUTION_COUNT}", CaveatKind.MORE_SMALL_COUNTS, more)
+        )
     for message in messages:
         warnings.warn(message, EvaluationWarning, stacklevel=2)
     return messages
