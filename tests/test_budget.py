@@ -249,7 +249,7 @@ def test_totals_first_year(plan, spending):
 
 
 def test_totals_year_outside_plan(plan, spending):
-    with pytest.raises(UsageError, match=r"^year 2017 is outside the plan's years 2018-2021$"):
+    with pytest.raises(UsageError, match=r"^year 2017 is outside the plan \(2018-2021\)$"):
         execution_totals(plan, spending, 2017)
 
 

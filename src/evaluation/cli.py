@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 from evaluation import __version__
-from evaluation.config import PLAN_YEARS, REPORTS_DIR
+from evaluation.config import PLAN_YEARS, REPORTS_DIR, check_year
 from evaluation.errors import EvaluationError, UsageError
 
 __all__ = ["main"]
@@ -221,8 +221,8 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
     if args.jobs is not None and args.jobs < 1:
         raise UsageError(f"--jobs must be at least 1, got {args.jobs}")
-    if args.run_plan is None and args.year not in PLAN_YEARS:
-        raise UsageError(f"year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    if args.run_plan is None:
+        check_year(args.year)
     plan = load_plan(args.plan_dir)
     dataset = load_dataset(args.data)
     with _stop_on_termination():
@@ -297,8 +297,7 @@ def _cmd_gaps(args: argparse.Namespace) -> int:
     from evaluation.referential.plan import load_plan
     from evaluation.stats.targets import DEFAULT_TOLERANCE, STATUS_FR, Status, gap_table
 
-    if args.year not in PLAN_YEARS:
-        raise UsageError(f"--year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    check_year(args.year, "--year")
     tolerance = DEFAULT_TOLERANCE if args.tolerance is None else args.tolerance
     if not 0 <= tolerance < 1:
         raise UsageError(f"--tolerance must be within [0, 1), got {tolerance}")
@@ -443,10 +442,9 @@ def _cmd_cohorts(args: argparse.Namespace) -> int:
     from evaluation.io import load_dataset
     from evaluation.present.cohort import load_release
     from evaluation.publish import cohort_release as cr
-    from evaluation.referential.plan import PLAN_YEARS, load_plan
+    from evaluation.referential.plan import load_plan
 
-    if args.year not in PLAN_YEARS:
-        raise UsageError(f"--year must be one of {', '.join(map(str, PLAN_YEARS))}, got {args.year}")
+    check_year(args.year, "--year")
     plan = load_plan(args.plan_dir)
     dataset = load_dataset(args.data)
     programme = args.programme if args.programme == cr.ALL else plan.engagement(args.programme).id
@@ -589,8 +587,7 @@ def _cmd_impact(args: argparse.Namespace) -> int:
     from evaluation.present.impact_publication import METHODS, check_indicator, impact_publication
 
     indicator = check_indicator(args.indicator)
-    if args.year not in PLAN_YEARS:
-        raise UsageError(f"--year {args.year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    check_year(args.year, "--year")
     dataset = load_dataset(args.data)
     methods = (args.method,) if args.method else tuple(METHODS)
     publication = impact_publication(args.year, dataset, [indicator], methods)

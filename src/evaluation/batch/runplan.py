@@ -51,7 +51,7 @@ from typing import Any
 
 import yaml
 
-from evaluation.config import NOTEBOOKS_DIR, PARAMS_DIR, PLAN_YEARS
+from evaluation.config import NOTEBOOKS_DIR, PARAMS_DIR, PLAN_YEARS, check_year
 from evaluation.errors import EvaluationError, InputError, UsageError, _display_path
 from evaluation.referential.plan import Plan
 
@@ -207,8 +207,7 @@ class RunPlan:
 
 def run_plan_path(year: int, params_dir: Path = PARAMS_DIR) -> Path:
     """``params/<year>.yaml``; raises :class:`UsageError` for a year outside the plan."""
-    if year not in PLAN_YEARS:
-        raise UsageError(f"year {year} is outside the plan ({PLAN_YEARS[0]}-{PLAN_YEARS[-1]})")
+    check_year(year)
     return params_dir / f"{year}.yaml"
 
 

@@ -36,8 +36,8 @@ from typing import overload
 import numpy as np
 import pandas as pd
 
-from evaluation.config import PLAN_YEARS
-from evaluation.errors import InputError, UsageError
+from evaluation.config import PLAN_YEARS, check_year
+from evaluation.errors import InputError
 from evaluation.referential.plan import Cumulation, Indicator, Measure, Plan, normalize_engagement_id
 
 __all__ = [
@@ -253,8 +253,7 @@ def _float(value: float | None) -> float:
 
 
 def _check_year(year: int) -> None:
-    if year not in PLAN_YEARS:
-        raise UsageError(f"year {year} is outside the plan's years {PLAN_YEARS[0]}-{PLAN_YEARS[-1]}")
+    check_year(year)
 
 
 def _spent(plan: Plan, spending: pd.DataFrame, funder: str | None, column: str) -> pd.DataFrame:
