@@ -33,95 +33,6 @@ _KERNEL_NAME = "python3"
 # --------------------------------------------------------------------------------------------------
 # Warm kernels
 
-#: Installed in each kernel as the module ``_evaluation_warm_kernel`` (see the module docstring).
-_KERNEL_MODULE = r"""
-import gc, locale, os, sys, time, warnings
-
-_saved = {}
-
-
-def _pandas_options(pd):
-    try:
-        keys = list(pd._config.config._registered_options)
-    except AttributeError:
-        return None
-    values = {}
-    for key in keys:
-        try:
-            values[key] = pd.get_option(key)
-        except Exception:
-            pass
-    return values
-
-
-def snapshot():
-    _saved["path"] = list(sys.path)
-    _saved["environ"] = dict(os.environ)
-    _saved["filters"] = list(warnings.filters)
-    try:
-        _saved["locale"] = locale.setlocale(locale.LC_ALL)
-    except locale.Error:
-        _saved["locale"] = None
-    mpl = sys.modules.get("matplotlib")
-    if mpl is not None:
-        rc = dict(mpl.rcParams.copy())  # as matplotlib.rc_context does
-        rc.pop("backend", None)
-        _saved["rc"] = rc
-    else:
-        _saved["rc"] = None
-    pd = sys.modules.get("pandas")
-    _saved["pandas"] = _pandas_options(pd) if pd is not None else None
-
-
-def reset(cwd):
-    os.chdir(cwd)
-    sys.path[:] = _saved["path"]
-    if dict(os.environ) != _saved["environ"]:
-        os.environ.clear()
-        os.environ.update(_saved["environ"])
-        time.tzset()
-    warnings.resetwarnings()  # also forgets which warnings were already shown
-    warnings.filters[:] = _saved["filters"]
-    if _saved["locale"] is not None:
-        try:
-            if locale.setlocale(locale.LC_ALL) != _saved["locale"]:
-                locale.setlocale(locale.LC_ALL, _saved["locale"])
-        except locale.Error:
-            pass
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        plt = sys.modules.get("matplotlib.pyplot")
-        if plt is not None:
-            plt.close("all")
-        mpl = sys.modules.get("matplotlib")
-        if mpl is not None:
-            if _saved["rc"] is not None:
-                dict.update(mpl.rcParams, _saved["rc"])
-            else:
-                mpl.rc_file_defaults()
-        pd = sys.modules.get("pandas")
-        if pd is not None:
-            if _saved["pandas"] is not None:
-                for key, value in _saved["pandas"].items():
-                    try:
-                        if pd.get_option(key) != value:
-                            pd.set_option(key, value)
-                    except Exception:
-                        pass
-            else:
-                pd.reset_option("all")
-    from IPython import get_ipython
-
-    shell = get_ipython()
-    # The report's names first, so that the full collection IPython's reset runs (display hook
-    # flush) also frees the report's reference cycles (figures): one gc.collect instead of two.
-    for name in [k for k in shell.user_ns if k not in ("__builtin__", "__builtins__", "__name__")]:
-        del shell.user_ns[name]
-    shell.reset(new_session=True)
-    if not shell.displayhook.do_full_cache:
-        gc.collect()
-"""
-
 
 def _preload_source(notebooks: Iterable[Path]) -> str:
     """The top-level ``import`` statements of the notebooks' code cells, each guarded."""
@@ -149,14 +60,7 @@ def _preload_source(notebooks: Iterable[Path]) -> str:
 
 
 def _setup_source(preload: str) -> str:
-    return (
-        "import sys as _sys, types as _types\n"
-        "_module = _types.ModuleType('_evaluation_warm_kernel')\n"
-        f"exec({_KERNEL_MODULE!r}, _module.__dict__)\n"
-        "_sys.modules[_module.__name__] = _module\n"
-        f"{preload}\n"
-        "_module.snapshot()\n"
-    )
+    return f"from evaluation.batch import kernel_state as _kernel_state\n{preload}\n_kernel_state.snapshot()\n"
 
 
 #: Temporary folder of a warm kernel (its connection file and sockets), and the file naming its run.
@@ -282,7 +186,7 @@ class _WarmKernel:
     def reset(self, cwd: Path) -> None:
         if not self.alive():
             raise KernelLost("the kernel is not running")
-        self._silent(f"__import__('sys').modules['_evaluation_warm_kernel'].reset({str(cwd)!r})")
+        self._silent(f"__import__('evaluation.batch.kernel_state', fromlist=['reset']).reset({str(cwd)!r})")
 
     def execute(self, job: ReportJob) -> nbformat.NotebookNode:
         """Run ``job`` with papermill in this kernel; raises as :func:`papermill.execute_notebook` does."""
