@@ -342,7 +342,9 @@ def test_cli_cohorts_json_is_the_release(capsys, demo):
 
 def test_cli_cohorts_bad_parameters(capsys):
     assert main(["cohorts", "--year", "2030"]) == 2
-    assert "--year 2030 is outside the plan (2018-2021)" in capsys.readouterr().err  # one message for every command (config.check_year)
+    assert (
+        "--year 2030 is outside the plan (2018-2021)" in capsys.readouterr().err
+    )  # one message for every command (config.check_year)
     assert main(["cohorts", "--year", "2021", "--programme", "99"]) == 2
     assert "unknown engagement id '99'" in capsys.readouterr().err
 

@@ -434,3 +434,27 @@ def test_unreadable_descriptions(tmp_path, text, message, line):
     assert waves == []
     (problem,) = problems
     assert (problem.message, problem.line, problem.fatal) == (message, line, True)
+
+
+def test_an_alias_bomb_is_refused_before_it_is_built(tmp_path):
+    """Nine levels of nine aliases would expand to 387 420 489 strings: refused from the event stream,
+    before any of it is built (the description used to be loaded first, then checked)."""
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 9)}]" for i in range(1, 10)]
+    waves, problems = read_surveys(_folder(tmp_path, "\n".join(levels) + "\n"))
+    assert waves == []
+    assert [(p.message, p.line, p.fatal) for p in problems] == [("uses a YAML anchor or alias (& or *)", 1, True)]
+
+
+def test_a_description_that_is_a_link_is_not_read(tmp_path):
+    folder = _folder(tmp_path)
+    target = tmp_path / "elsewhere.yaml"
+    description = next(folder.glob("*.yaml"))
+    target.write_bytes(description.read_bytes())
+    description.unlink()
+    description.symlink_to(target)
+    waves, problems = read_surveys(folder)
+    assert waves == []
+    assert any(p.path == description and p.fatal and p.message.startswith("is a symbolic link") for p in problems), [
+        str(p) for p in problems
+    ]

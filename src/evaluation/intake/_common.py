@@ -23,6 +23,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -525,6 +526,51 @@ def _xlsx_grid(path: Path, limits: Limits = DEFAULT_LIMITS) -> pd.DataFrame:
             return _grid(rows)
         finally:
             book.close()
+
+
+def read_yaml(path: Path, max_bytes: int, size_hint: str, mapping_hint: str) -> tuple[Any, Any, list[Problem]]:
+    """A small YAML description read as hostile input: ``(content, node, [])`` or ``(None, None, [fatal problem])``.
+
+    Opened without following a link; refused over ``max_bytes`` (``size_hint`` says what the file
+    should hold), when not UTF-8, when not valid YAML (with its line), when it uses an anchor or an
+    alias (checked on the event stream, before anything is built: a few nested aliases expand to
+    gigabytes) and when it is not a mapping (``mapping_hint``: how to start it). ``node`` is the
+    composed tree, for the line of each key.
+    """
+    import yaml
+
+    def fatal(message: str, hint: str, line: int | None = None) -> tuple[None, None, list[Problem]]:
+        return None, None, [Problem(path, line, None, None, message, hint, fatal=True)]
+
+    try:
+        with _open_input(path, DEFAULT_LIMITS) as handle:
+            data = handle.read(max_bytes + 1)
+    except _Unreadable as err:
+        return fatal(str(err), err.hint)
+    except OSError as err:
+        return fatal(f"cannot be opened ({err.strerror})", "check the file's permissions")
+    if len(data) > max_bytes:
+        size = f"{max_bytes // 1_000_000} MB" if max_bytes >= 1_000_000 else f"{max_bytes // 1024} KB"
+        return fatal(f"is larger than {size}", size_hint)
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return fatal("is not UTF-8 text", "save it as UTF-8")
+    try:
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                return fatal("uses a YAML anchor or alias (& or *)", "write every value out", event.start_mark.line + 1)
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        content = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        reason = getattr(err, "problem", None) or "not valid YAML"
+        return fatal(
+            f"is not valid YAML ({reason})", "check the indentation and the quotes", mark.line + 1 if mark else None
+        )
+    if not isinstance(content, dict) or node is None:
+        return fatal("is not a YAML mapping", mapping_hint)
+    return content, node, []
 
 
 def _blank(value: object) -> bool:

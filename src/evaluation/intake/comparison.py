@@ -54,7 +54,6 @@ import yaml
 
 from evaluation.intake._common import (
     _MESSAGES,
-    DEFAULT_LIMITS,
     Problem,
     RawTable,
     Schema,
@@ -68,16 +67,15 @@ from evaluation.intake._common import (
     _is_number,
     _is_year,
     _number_or_nan,
-    _open_input,
     _or_text,
     _parse_year,
     _run_schema,
-    _Unreadable,
     _valid,
     _year_or_none,
     distinct_map,
     mapped,
     parse_number,
+    read_yaml,
 )
 from evaluation.io import Dataset
 from evaluation.referential.plan import Plan
@@ -385,41 +383,13 @@ def _node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = 
 
 def _read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
     """The declaration's content and key lines, or a fatal problem (links, size, encoding, syntax, aliases)."""
-
-    def fatal(message: str, hint: str, line: int | None = None) -> tuple[None, dict[str, int], list[Problem]]:
-        return None, {}, [Problem(path, line, None, None, message, hint, fatal=True)]
-
-    try:
-        with _open_input(path, DEFAULT_LIMITS) as handle:
-            data = handle.read(_MAX_YAML_BYTES + 1)
-    except _Unreadable as err:
-        return fatal(str(err), err.hint)
-    except OSError as err:
-        return fatal(f"cannot be opened ({err.strerror})", "check the file's permissions")
-    if len(data) > _MAX_YAML_BYTES:
-        return fatal(
-            f"is larger than {_MAX_YAML_BYTES // 1_000_000} MB", "it declares territories, not their series: check it"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return fatal("is not UTF-8 text", "save it as UTF-8")
-    try:
-        # Anchors and aliases are refused before anything is built: a few nested aliases expand to gigabytes.
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
-            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
-                return fatal("uses a YAML anchor or alias (& or *)", "write every value out", event.start_mark.line + 1)
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        reason = getattr(err, "problem", None) or "not valid YAML"
-        return fatal(
-            f"is not valid YAML ({reason})", "check the indentation and the quotes", mark.line + 1 if mark else None
-        )
-    if not isinstance(content, Mapping) or node is None:
-        return fatal("is not a YAML mapping", "start with 'territories:' and one entry per territory")
-    return content, _node_lines(node), []
+    content, node, problems = read_yaml(
+        path,
+        _MAX_YAML_BYTES,
+        "it declares territories, not their series: check it",
+        "start with 'territories:' and one entry per territory",
+    )
+    return (content, _node_lines(node), []) if not problems else (None, {}, problems)
 
 
 class _Declaration:

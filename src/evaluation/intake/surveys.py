@@ -66,7 +66,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from evaluation.intake._common import DEFAULT_LIMITS, Limits, Problem, TableSpec, _input_files, read_raw
+from evaluation.intake._common import DEFAULT_LIMITS, Limits, Problem, TableSpec, _input_files, read_raw, read_yaml
 from evaluation.io import Dataset
 from evaluation.referential.plan import load_plan, normalize_engagement_id
 from evaluation.referential.territories import load_qpv
@@ -475,34 +475,14 @@ def _read_description(path: Path, sheets: frozenset[str]) -> tuple[SurveyDescrip
     def fatal(message: str, hint: str, line: int | None = None) -> tuple[None, list[Problem]]:
         return None, [Problem(path, line, None, None, message, hint, fatal=True)]
 
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(_MAX_YAML_BYTES + 1)
-    except OSError as err:
-        return fatal(f"cannot be opened ({err.strerror})", "check the file's permissions")
-    if len(data) > _MAX_YAML_BYTES:
-        return fatal(
-            f"is larger than {_MAX_YAML_BYTES // 1024} KB", "a survey description is a few lines: check the file"
-        )
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return fatal("is not UTF-8 text", "save it as UTF-8")
-    try:
-        events = list(yaml.parse(text, Loader=yaml.SafeLoader))
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        content = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        reason = getattr(err, "problem", None) or "not valid YAML"
-        return fatal(
-            f"is not valid YAML ({reason})", "check the indentation and the quotes", mark.line + 1 if mark else None
-        )
-    aliased = next((e for e in events if isinstance(e, yaml.AliasEvent) or getattr(e, "anchor", None)), None)
-    if aliased is not None:
-        return fatal("uses a YAML anchor or alias (& or *)", "write every value out", aliased.start_mark.line + 1)
-    if not isinstance(content, Mapping) or node is None:
-        return fatal("is not a YAML mapping", "start with 'name:', 'title:' and 'questions:'")
+    content, node, problems = read_yaml(
+        path,
+        _MAX_YAML_BYTES,
+        "a survey description is a few lines: check the file",
+        "start with 'name:', 'title:' and 'questions:'",
+    )
+    if problems:
+        return None, problems
     reader = _Description(path, _node_lines(node), sheets)
     reader.keys(content, _TOP_KEYS, "")
     name = reader.text(content, "name", "")
