@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import io
 import json
 import os
 import re
@@ -29,6 +30,7 @@ from batch_files import write as _write
 from evaluation.batch import runner as reports
 from evaluation.batch.jobs import ReportJob
 from evaluation.batch.kernels import run_reports
+from evaluation.batch.progress import ProgressBar
 from evaluation.batch.runplan import load_run_plan
 from evaluation.cli import main
 from evaluation.config import PARAMS_DIR, ROOT
@@ -620,3 +622,98 @@ def test_a_killed_runs_shared_inputs_are_removed_by_the_next_run(tmp_path, mini_
     assert main(argv) == 0
     assert not leftover.parent.exists()
     assert (out / "2021" / "fiche" / "rapport.html").is_file()
+
+
+# --------------------------------------------------------------------------------------------------
+# Progress
+
+
+class _Terminal(io.StringIO):
+    """stderr as a UTF-8 terminal, recorded; of no width (the bar is not trimmed) unless given the
+    descriptor of a real (pseudo-)terminal, whose window size the bar then reads."""
+
+    encoding = "utf-8"
+
+    def __init__(self, fd: int | None = None) -> None:
+        super().__init__()
+        self.fd = fd
+
+    def isatty(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        if self.fd is None:
+            raise io.UnsupportedOperation("fileno")
+        return self.fd
+
+
+def _finished(name: str, status: str, duration_s: float, error: str | None = None) -> SimpleNamespace:
+    return SimpleNamespace(job=SimpleNamespace(name=name), status=status, duration_s=duration_s, error=error)
+
+
+def _three_reports(bar: ProgressBar) -> None:
+    """What the runner tells the bar on a run of 3 reports (2 more cached), one of which fails."""
+    bar.begin(3, cached=2)
+    bar.start("annuel/rapport")
+    bar.start("engagements/1")
+    bar.tick()
+    bar.done(_finished("engagements/1", "ok", 4.06))
+    bar.message("failed: tables")
+    bar.done(_finished("annuel/rapport", "failed", 11.4, "ValueError: y"))
+    bar.start("engagements/2")
+    bar.done(_finished("engagements/2", "ok", 1.0))
+    bar.close()
+
+
+def test_progress_in_a_log_file_is_one_line_per_report():
+    stream = io.StringIO()
+    _three_reports(ProgressBar(stream))
+    assert stream.getvalue() == (
+        "2 report(s) unchanged since the last run (cached)\n"
+        "[1/3] engagements/1: ok (4.1 s)\n"  # 4.06 s to one decimal
+        "failed: tables\n"
+        "[2/3] annuel/rapport: FAILED (11.4 s)\n"
+        "[3/3] engagements/2: ok (1.0 s)\n"
+    )
+
+
+def test_progress_on_a_terminal_is_one_bar_redrawn_in_place():
+    stream = _Terminal()
+    _three_reports(ProgressBar(stream))
+    out = stream.getvalue()
+    # Lines of their own: the cached count first, each message and failure once, above the bar.
+    assert out.startswith("2 report(s) unchanged since the last run (cached)\n")
+    assert out.count("failed: tables\n") == out.count("FAILED annuel/rapport: ValueError: y\n") == 1
+    assert "[1/3]" not in out  # no line per report: the bar counts them
+    frames = [f.rstrip() for f in out.split("\r") if f.strip() and "\n" not in f]
+    # 24 cells, filled in proportion of the reports done: 0, 24 × 1/3 = 8, 24 × 2/3 = 16, 24.
+    patterns = [
+        r"^ {24} 0/3 \d+ s  démarrage des noyaux…$",
+        r"^ {24} 0/3 \d+ s  annuel/rapport, engagements/1$",
+        r"^█{8} {16} 1/3 \d+ s  annuel/rapport$",
+        r"^█{16} {8} 2/3, 1 en échec \d+ s  engagements/2$",
+        r"^█{24} 3/3, 1 en échec \d+ s$",
+    ]
+    positions = [next(i for i, f in enumerate(frames) if re.match(p, f)) for p in patterns]
+    assert positions == sorted(positions), frames
+    assert out.endswith("\r") and not out.split("\r")[-2].strip()  # the bar erased at the end
+
+
+def test_progress_bar_fits_the_terminal():
+    """On a terminal 30 columns wide no bar line is longer than 29 characters (the last column left
+    free, so that the terminal does not wrap). Untrimmed, the longest is 63 characters: 24 cells,
+    " 0/3 0 s  " (10) and "annuel/rapport, engagements/1" (29)."""
+    import fcntl
+    import struct
+    import termios
+
+    main_fd, terminal_fd = os.openpty()
+    try:
+        fcntl.ioctl(terminal_fd, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 30, 0, 0))  # rows, columns
+        stream = _Terminal(terminal_fd)
+        _three_reports(ProgressBar(stream))
+    finally:
+        os.close(main_fd)
+        os.close(terminal_fd)
+    frames = [f for f in stream.getvalue().split("\r") if f.strip() and "\n" not in f]
+    assert frames and max(len(f) for f in frames) == 29

@@ -20,11 +20,14 @@ Sources of the expected numbers, test by test:
   (``median_survival_time_``, which takes the start of a flat segment at 0.5);
 * Wilson intervals: statsmodels ``proportion_confint(x, n, alpha, method="wilson")``;
 * outcome rates, attrition, target verdicts: small hand-made cohorts, arithmetic in the comments.
+* which indicators are return-to-work targets: the regular expressions on the plan's wording that
+  decided it before the referential said it (kept in this file as the independent reference).
 """
 
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -38,7 +41,8 @@ from statsmodels.stats.proportion import proportion_confint
 
 from evaluation import load_plan
 from evaluation.errors import UsageError
-from evaluation.stats import cohorts
+from evaluation.referential.plan import CohortOutcome
+from evaluation.stats import logrank as logrank_module
 from evaluation.stats.cohorts import (
     ATTRITION_COLUMNS,
     DAYS_PER_MONTH,
@@ -513,7 +517,7 @@ def test_logrank_input_errors(call, message):
 
 def test_logrank_refuses_a_table_too_large(monkeypatch):
     """k groups x distinct event times floats are held in memory: a bound protects the machine."""
-    monkeypatch.setattr(cohorts, "_MAX_LOGRANK_CELLS", 5)
+    monkeypatch.setattr(logrank_module, "_MAX_LOGRANK_CELLS", 5)
     with pytest.raises(UsageError) as caught:
         logrank([1, 2, 3], [1, 1, 1], ["A", "B", "A"])
     assert str(caught.value) == (
@@ -869,3 +873,75 @@ def test_target_comparison_other_outcome_and_horizon():
     assert table.empty and tuple(table.columns) == TARGET_COLUMNS
     with pytest.raises(UsageError, match=r"the rates table has no horizon of 24 months \(it has \[12\]\)"):
         target_comparison(plan, rates_table([("12", 10, 50.0, 20.0, 80.0)]), horizon_months=24)
+
+
+# The plan's wordings of a return-to-work percentage and the outcome each names, most specific first
+# (text lower-cased, typographic apostrophes straightened): the rule that decided, by reading the
+# French labels, which indicators target_comparison judges, before the referential said it with the
+# indicators' cohort_outcome. Kept here verbatim as the independent reference for that field.
+OLD_TARGET_WORDINGS = (
+    (re.compile(r"emplois? durables?"), "sustainable"),
+    (re.compile(r"sorties? positives?"), "positive"),
+    (re.compile(r"(retour|accès|acces|reprise|mise) (à|a) l'emploi|reprises? d'emploi|en emploi"), "employment"),
+)
+
+
+def old_wording_outcome(text: str) -> str | None:
+    normalised = text.lower().replace("\u2019", "'")
+    for pattern, outcome in OLD_TARGET_WORDINGS:
+        if pattern.search(normalised):
+            return outcome
+    return None
+
+
+def test_the_referential_marks_the_indicators_the_old_wording_rules_marked():
+    """Every indicator of the plan, read by the old rule (label and source) and by its cohort_outcome."""
+    plan = load_plan()
+    by_wording = {}
+    for indicator in plan.indicators():
+        outcome = old_wording_outcome(f"{indicator.label} {indicator.source}")
+        if outcome is not None:
+            by_wording[indicator.id] = outcome
+    by_field = {i.id: i.cohort_outcome.value for i in plan.indicators() if i.cohort_outcome is not None}
+    assert by_field == by_wording
+    # 12.3 "50% de retour à l'emploi ou création d'activités" is the only one (not 5.2, "70% de création
+    # effective"): checked so that two empty mappings cannot pass.
+    assert by_field == {"12.3": "employment"}
+
+
+def test_the_referential_outcomes_are_the_cohort_outcomes():
+    assert {o.value for o in CohortOutcome} == set(OUTCOMES)
+
+
+def test_target_comparison_reads_the_referential_not_the_wording(make_plan):
+    """Sheet 1: "Taux de retour à l'emploi" without cohort_outcome is not judged; sheet 2: a percentage
+    whose words name no return to work but marked ``sustainable`` is. Hand verdict for 2.1: interval
+    [30, 50] % against the target 25 %: 30 > 25, so ``above``; gap 40 - 25 = 15 points."""
+
+    def edit(plan, sheets):
+        for sheet_id, label, outcome in (
+            ("1", "Taux de retour à l'emploi", None),
+            ("2", "Part des contrats", "sustainable"),
+        ):
+            sheets[sheet_id]["indicators"][0].update(
+                label=label,
+                source=label,
+                unit="%",
+                measure="percentage",
+                cumulation="level",
+                baseline=None,
+                target={"value": 25, "year": 2021, "year_stated": False},
+                cohort_outcome=outcome,
+            )
+
+    plan = load_plan(make_plan(edit))
+    rates = pd.concat(
+        [
+            rates_table([("1", 100, 40.0, 30.0, 50.0)], outcome="employment"),
+            rates_table([("2", 100, 40.0, 30.0, 50.0)], outcome="sustainable"),
+        ]
+    )
+    table = target_comparison(plan, rates)
+    assert table[["indicator_id", "outcome", "target_pct", "gap_pp", "verdict"]].values.tolist() == [
+        ["2.1", "sustainable", 25.0, 15.0, "above"]
+    ]

@@ -336,58 +336,6 @@ def test_loads_are_remembered_per_content_of_the_files(tmp_path, plan, monkeypat
     assert len(calls) == 2 and third["value"].tolist() == [8.0]
 
 
-def test_checked_inputs_are_shared_with_the_other_processes_of_a_run(tmp_path, plan, monkeypatch):
-    """With EVALUATION_SHARED_INPUTS set (evaluation run does it for its kernels), a load is also
-    written there, and a process that has not read the files (memory cache empty) reads that
-    instead of checking them again; a changed file is not matched. Cohort records never go there."""
-    from evaluation import intake
-    from evaluation.config import DEMO_DATA_DIR
-
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    monkeypatch.setenv(intake.SHARED_INPUTS_ENV, str(shared))
-    root = make_dataset(tmp_path)
-    (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
-    dataset = load_dataset(root)
-    first, _ = load_monitoring(dataset, plan)
-    assert [p.name.split("-")[0] for p in shared.iterdir()] == ["monitoring"]
-
-    monkeypatch.setattr(intake._cache, "_LOADED", {})  # another process: nothing in memory
-
-    def not_again(*args, **kwargs):
-        raise AssertionError("the files were checked again")
-
-    monkeypatch.setattr(intake.monitoring, "_load", not_again)
-    again, _ = load_monitoring(dataset, plan)
-    pd.testing.assert_frame_equal(again, first)
-
-    (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;8\n", encoding="utf-8")
-    with pytest.raises(AssertionError, match="checked again"):
-        load_monitoring(dataset, plan)
-
-    intake.load_cohorts(load_dataset(DEMO_DATA_DIR), plan)
-    assert not [p for p in shared.iterdir() if p.name.startswith("cohorts")]
-
-
-def test_a_shared_folder_others_may_write_is_not_used(tmp_path, plan, monkeypatch):
-    """The shared inputs are pickles, which run code when read: a folder that other users may write
-    (mode 0o777) is ignored; nothing is read from it nor written to it."""
-    from evaluation import intake
-
-    shared = tmp_path / "shared"
-    shared.mkdir()
-    shared.chmod(0o777)
-    monkeypatch.setenv(intake.SHARED_INPUTS_ENV, str(shared))
-    root = make_dataset(tmp_path)
-    (root / "monitoring" / "m.csv").write_text("indicator_id;year;value\n1.1;2019;7\n", encoding="utf-8")
-    load_monitoring(load_dataset(root), plan)
-    assert list(shared.iterdir()) == []
-    shared.chmod(0o700)
-    monkeypatch.setattr(intake._cache, "_LOADED", {})
-    load_monitoring(load_dataset(root), plan)
-    assert len(list(shared.iterdir())) == 1
-
-
 def test_an_unreadable_file_is_reported_not_raised(tmp_path, plan, monkeypatch):
     """A file that cannot be read (permissions, a file Excel holds open on a share) is a fatal
     problem naming the file, as before the loads were cached: hashing it for the cache must not

@@ -16,20 +16,11 @@ import numpy as np
 import pytest
 
 from evaluation.intake import validate_dataset
-from evaluation.intake._common import (
-    DEFAULT_LIMITS,
-    Check,
-    Limits,
-    RawTable,
-    Schema,
-    _blank,
-    _grid,
-    _parse_csv,
-    _run_schema,
-    _unquoted_grid,
-    distinct_map,
-)
-from evaluation.io import load_dataset
+from evaluation.intake.cells import _blank, distinct_map
+from evaluation.intake.grids import DEFAULT_LIMITS, _grid, _parse_csv, _unquoted_grid
+from evaluation.intake.raw_tables import RawTable
+from evaluation.intake.schema import Check, Message, Schema, _run_schema
+from evaluation.io import Limits, load_dataset
 from evaluation.referential.plan import Measure, load_plan
 
 YAML = "name: test\ndemo: true\nprovenance: tests\n"
@@ -169,14 +160,63 @@ def test_distinct_cells_are_told_apart_by_type():
     assert list(distinct_map(texts, str.upper, skip_na=True, na_result="-")) == ["A", "B", "A", "-", "A"]
 
 
-def test_a_check_without_a_message_is_a_programming_error(tmp_path):
-    """A check whose key has no message would otherwise pass in silence."""
+def test_a_check_cannot_exist_without_its_message():
+    """A check that fails without saying what to fix would hide the problem it finds: it is refused
+    when it is made, not when a file first fails it."""
+    with pytest.raises(TypeError, match="message"):
+        Check(lambda v: False, "no_message")  # type: ignore[call-arg]
+    with pytest.raises(TypeError, match="message must be a Message, not str"):
+        Check(lambda v: False, "bare_text", "is not a year")  # type: ignore[arg-type]
+
+
+def test_each_check_reports_the_message_it_carries(tmp_path):
+    """Two schemas may name a check alike and say different things: each problem comes from its own
+    check (a shared table of messages keyed by name would give both the same text)."""
     import pandas as pd
 
-    table = RawTable(tmp_path / "x.csv", pd.DataFrame({"year": ["x"]}, index=[2], dtype=object))
-    schema = Schema({"year": [Check(lambda v: False, "no_such_message")]})
-    with pytest.raises(KeyError, match="no_such_message"):
-        _run_schema(schema, table, ())
+    table = RawTable(tmp_path / "x.csv", pd.DataFrame({"year": ["x", "2019"]}, index=[2, 3], dtype=object))
+    first = Message("year", "is not a year", "write it with 4 digits", "n'est pas une année", "l'écrire sur 4 chiffres")
+    second = Message(
+        "year",
+        "is not a census vintage",
+        "give the vintage, e.g. 2017",
+        "n'est pas un millésime",
+        "indiquer le millésime, par exemple 2017",
+    )
+    for message in (first, second):
+        schema = Schema({"year": [Check(lambda v: v != "x", "bad_year", message)]})
+        problems = _run_schema(schema, table, ())
+        # Only line 2 holds "x"; the problem carries the check's column, text and fix as given.
+        assert [(p.line, p.column, p.value, p.message, p.hint) for p in problems] == [
+            (2, "year", "x", message.text, message.fix)
+        ]
+        assert [(p.message_fr, p.hint_fr) for p in problems] == [(message.text_fr, message.fix_fr)]
+
+
+def test_checks_sharing_a_name_share_their_message_and_their_problems(tmp_path):
+    """Checks given one key are merged (one problem per failing row): two messages for one key are refused."""
+    import pandas as pd
+
+    message = Message(
+        "year", "is not a year", "write it with 4 digits", "n'est pas une année", "l'écrire sur 4 chiffres"
+    )
+    with pytest.raises(ValueError, match="'bad_year' carry different messages"):
+        Schema(
+            {
+                "year": [
+                    Check(lambda v: True, "bad_year", message),
+                    Check(lambda v: True, "bad_year", Message("year", "is wrong", "fix it", "est faux", "le corriger")),
+                ]
+            }
+        )
+    table = RawTable(tmp_path / "x.csv", pd.DataFrame({"year": ["x", "1"]}, index=[2, 3], dtype=object))
+    # The first check fails "x" (line 2), the second fails "x" and "1" (lines 2 and 3): merged, line 2
+    # is reported once, line 3 once.
+    schema = Schema(
+        {"year": [Check(lambda v: v != "x", "bad_year", message), Check(lambda v: False, "bad_year", message)]}
+    )
+    problems = _run_schema(schema, table, ())
+    assert [(p.line, p.value) for p in problems] == [(2, "x"), (3, "1")]
 
 
 def test_lines_ended_by_a_lone_carriage_return_obey_the_row_limit():

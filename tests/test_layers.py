@@ -1,6 +1,6 @@
 """The package's layers (issue 13): each sub-package imports only from the layers below it.
 
-    base (config, errors, io, formatting) < referential < intake < stats < publish < present < batch < cli
+    base (config, errors, io, formatting, cache) < referential < intake < stats < publish < present < batch < cli
 
 so that a newcomer reads the tree as the architecture: the statistics never depend on how they are
 rendered, the rendering never on how reports are run. Checked on the source (every import statement,
@@ -61,7 +61,7 @@ def test_every_module_imports_only_from_lower_layers():
 
 
 def test_every_module_is_in_a_layer_folder_or_the_base():
-    base = {"cli", "config", "errors", "io", "formatting", "_imports"}
+    base = {"cli", "config", "errors", "io", "formatting", "cache", "_imports"}
     loose = [n for n, _ in _modules() if n.count(".") == 1 and n.split(".")[1] not in base | set(ORDER)]
     assert loose == []
 

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from evaluation.errors import PlanError, UsageError
-from evaluation.referential.plan import Cumulation, Measure, load_plan
+from evaluation.referential.plan import CohortOutcome, Cumulation, Measure, load_plan
 
 CANONICAL_IDS = [str(i) for i in range(1, 4)] + ["4", "4a", "5", "5a", "5b", "5c"] + [str(i) for i in range(6, 18)]
 CANONICAL_IDS += ["gouvernance", "evaluation"]
@@ -251,6 +251,53 @@ def test_schema_errors_name_file_line_and_field(make_plan, edit, expected):
         load_plan(folder)
     assert "sheets/1.yaml" in str(info.value).replace("\\", "/")
     assert re.search(r"line \d+", str(info.value))
+
+
+def _return_to_work(sheet: dict, outcome: object) -> None:
+    """Make the sheet's first indicator a return-to-work percentage with this ``cohort_outcome``."""
+    sheet["indicators"][0].update(
+        label="Taux de retour à l'emploi",
+        unit="%",
+        measure="percentage",
+        cumulation="level",
+        baseline=None,
+        target={"value": 50, "year": 2021, "year_stated": False},
+        cohort_outcome=outcome,
+    )
+
+
+def test_cohort_outcome_is_read_and_exposed(make_plan):
+    """The field is optional: present on sheet 1's indicator, absent from sheet 2's."""
+    plan = load_plan(make_plan(lambda p, s: _return_to_work(s["1"], "sustainable")))
+    first, second = (plan.engagement(i).indicators[0] for i in ("1", "2"))
+    assert (first.cohort_outcome, second.cohort_outcome) == (CohortOutcome.SUSTAINABLE, None)
+    indicators = [sheet["indicators"][0] for sheet in plan.to_dict()["engagements"]]
+    assert [i["cohort_outcome"] for i in indicators] == ["sustainable", None]
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda p, s: _return_to_work(s["1"], "emploi"),
+            "field 'indicators[0].cohort_outcome': unknown value 'emploi' "
+            "(use one of: employment, sustainable, positive)",
+        ),
+        (
+            lambda p, s: s["1"]["indicators"][0].update(cohort_outcome="employment"),
+            "field 'indicators[0].cohort_outcome': a count indicator has no cohort outcome: only a percentage "
+            "(a share of a programme's entrants) has one (remove it, or check the indicator's measure)",
+        ),
+    ],
+)
+def test_a_bad_cohort_outcome_is_refused_naming_file_line_and_field(make_plan, edit, expected):
+    folder = make_plan(edit)
+    with pytest.raises(PlanError) as info:
+        load_plan(folder)
+    message = str(info.value).replace("\\", "/")
+    assert "sheets/1.yaml" in message
+    assert re.search(r"line \d+", message)
+    assert message.endswith(expected)
 
 
 def test_file_name_must_match_id(make_plan):

@@ -12,7 +12,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from evaluation.batch.export import NavLink, ReportNavigation, export_html, report_navigation
+from evaluation.batch.export import NavLink, ReportNavigation, _error_page, export_html, report_navigation
 from evaluation.batch.index import write_index
 from evaluation.batch.jobs import ReportJob
 from evaluation.cli import main
@@ -258,3 +258,103 @@ def test_index_links_each_report_and_its_pdf(tmp_path):
     assert page.count("<main>") == page.count("</main>") == 1 and page.count("<h1>") == 1
     assert page.index("Données de démonstration") > page.index("<main>")  # every text in a landmark
     assert "size: A4;" in page and '@page{@top-left{content:"Évaluation du plan économie et emploi – 2021"}}' in page
+
+
+def test_index_escapes_the_manifest_and_shows_the_status_counts(tmp_path):
+    """Every manifest value is text on the page, never markup (autoescaped template), and the status
+    counts table has one header per status column and a bold total row."""
+    root = tmp_path / "2021"
+    (root / "annuel").mkdir(parents=True)
+    (root / "annuel" / "rapport.html").write_text("x", encoding="utf-8")
+    hostile = "<img src=x onerror=alert(1)>"
+    manifest = {
+        "year": 2021,
+        "reports": [
+            {
+                "name": "annuel/rapport",
+                "kind": "annuel",
+                "key": "rapport",
+                "title": f"Rapport {hostile}",
+                "heading": "Rapport annuel",
+                "group": None,
+                "status": "failed",
+                "failing_cell": 4,
+                "error": f"ValueError: {hostile}",
+                "in_this_run": False,
+                "finished": hostile,  # not a date: shown as it is, escaped
+                "outputs": {"html": "annuel/rapport.html", "ipynb": "annuel/rapport.ipynb", "log": "logs/r.log"},
+            }
+        ],
+        "data": {"name": f"Données {hostile}", "demo": False},
+        "package": {"version": "0.1.0"},
+        "finished": "2021-12-31T10:00:00+01:00",
+        "status_counts": {
+            "columns": ["atteint", "en_retard"],
+            "labels": {"atteint": "Atteint", "en_retard": "En retard"},
+            "rows": {"P1": [1, 2], "total": [3, 4]},
+        },
+        "tables": {"files": ["tables/tables.xlsx"]},
+    }
+    page = write_index(manifest, out_dir=tmp_path, plan=load_plan()).read_text(encoding="utf-8")
+    # 5 places: the title (link and the screen-reader text of the notebook link), error, date, data name
+    assert "<img" not in page and page.count("&lt;img src=x onerror=alert(1)&gt;") == 5
+    assert (
+        '<tr class="failed"><th scope="row"><a href="annuel/rapport.html">Rapport &lt;img src=x onerror=alert(1)&gt;'
+        "</a></th><td>en échec (cellule 4), passage du &lt;img src=x onerror=alert(1)&gt; : ValueError: "
+        "&lt;img src=x onerror=alert(1)&gt;</td>" in page
+    )
+    assert "Données de démonstration" not in page
+    assert "<p>1 rapports : 1 en échec. Passage du 31/12/2021 10:00.</p>" in page
+    assert '<th scope="col">Priorité</th><th scope="col">Atteint</th><th scope="col">En retard</th>' in page
+    assert (
+        '<tr><th scope="row">Priorité 1 : Impliquer l&#39;entreprise comme partenaire de l&#39;emploi</th>'
+        '<td class="num">1</td><td class="num">2</td></tr>' in page
+    )
+    assert (
+        '<tr class="total"><th scope="row">Ensemble du plan</th><td class="num">3</td><td class="num">4</td></tr>'
+        in page
+    )
+    assert '<li><a href="tables/tables.xlsx">tables.xlsx</a></li>' in page
+    assert "<footer><p>Données : Données &lt;img src=x onerror=alert(1)&gt;. Paquet evaluation 0.1.0 ;" in page
+
+
+def test_error_page_is_a_french_page_with_the_publication_stylesheet():
+    """The page of a report that produced no notebook: its title, the failure notice, the print
+    layout of the reports (A4, page numbers, the title in the top margin as a CSS string)."""
+    page = _error_page('Rapport "test" <2021>', "KeyError: 'x' <script>alert(1)</script>")
+    assert page.startswith("<!DOCTYPE html>") and re.findall(r"<html[^>]*>", page) == ['<html lang="fr">']
+    assert "<title>Rapport &#34;test&#34; &lt;2021&gt;</title>" in page
+    assert "<main><h1>Rapport &#34;test&#34; &lt;2021&gt;</h1>" in page and page.count("</main>") == 1
+    assert '<div class="ev-failure"><strong>Ce rapport est incomplet : sa production a échoué.</strong>' in page
+    # No section follows on this page: the notice does not point to any.
+    assert "Aucune section n'a pu être produite." in page and "ci-dessous" not in page
+    assert "<script>" not in page and "<code>KeyError: &#39;x&#39; &lt;script&gt;alert(1)&lt;/script&gt;</code>" in page
+    assert "size: A4;" in page and 'content: "Page " counter(page) " / " counter(pages);' in page
+    # '"', '<' and '>' as CSS escapes (backslash, hexadecimal code, one space): see _css_string.
+    assert '@page{@top-left{content:"Rapport \\22 test\\22  \\3c 2021\\3e "}}' in page
+    assert ".ev-failure,\n.ev-stopped {\n  background: #fde8e8;" in page  # the notice's style, shared
+
+
+def test_a_failed_report_opens_with_the_notice_and_marks_where_it_stopped():
+    notebook = new_notebook(
+        cells=[
+            new_markdown_cell("# Titre"),
+            new_code_cell(
+                "1/0",
+                outputs=[
+                    new_output(
+                        "error", ename="ZeroDivisionError", evalue="division <x>", traceback=["Traceback: trace-xyz"]
+                    )
+                ],
+            ),
+        ]
+    )
+    page = export_html(notebook, "Rapport", failure="ZeroDivisionError: division <x>")
+    notice = page.index('<div class="ev-failure"><strong>Ce rapport est incomplet : sa production a échoué.</strong>')
+    assert notice < page.index('>Titre<a class="anchor-link"')  # before the first cell
+    assert "Erreur : <code>ZeroDivisionError: division &lt;x&gt;</code>" in page
+    assert (
+        '<div class="ev-stopped"><strong>Le calcul s\'est arrêté ici.</strong> Erreur : '
+        "<code>ZeroDivisionError : division &lt;x&gt;</code></div>" in page
+    )
+    assert "trace-xyz" not in page  # the traceback stays in the executed notebook

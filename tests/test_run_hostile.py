@@ -251,7 +251,7 @@ class _FakePool:
     manifests: list[bytes] = []
     kill_after: int | None = None
 
-    def __init__(self, workers, *, log_dir, preload=""):
+    def __init__(self, workers, *, log_dir, preload="", shared=None):
         self.jobs = []
 
     def start(self, jobs):

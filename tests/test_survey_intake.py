@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from evaluation.intake._common import Limits
 from evaluation.intake.surveys import SURVEY_AGE_BANDS, WAVE_COLUMNS, load_surveys, read_surveys
-from evaluation.io import Dataset
+from evaluation.io import Dataset, Limits
 from evaluation.referential.territories import load_qpv
 from evaluation.stats.survey import compare_to_baseline, compare_waves, proportion, rake
 from evaluation_demo.survey import (

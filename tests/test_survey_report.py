@@ -312,18 +312,19 @@ def test_cli_json_publishes_the_report_figures(capsys):
     [
         (
             ["--year", "2019"],
-            "evaluation: error: Paramètre --year = 2019 refusé (aucune enquête n'a de vague cette année) : "
-            "valeurs acceptées perception_quartiers : 2020, 2021.\n",
+            "evaluation: error: --year 2019: no survey has a wave that year (perception_quartiers: 2020, 2021)\n",
         ),
         (
             ["--year", "2021", "--survey", "image"],
-            "evaluation: error: Paramètre --survey = « image » refusé (ce n'est pas une enquête du jeu de données) : "
-            "valeurs acceptées « perception_quartiers ».\n",
+            "evaluation: error: --survey 'image' is not a survey of the data directory (surveys: perception_quartiers)\n",
+        ),
+        (
+            ["--year", "2019", "--survey", "perception_quartiers"],
+            "evaluation: error: --year 2019: survey 'perception_quartiers' has no wave that year (waves: 2020, 2021)\n",
         ),
         (
             ["--year", "2030"],
-            "evaluation: error: Paramètre --year = 2030 refusé : valeurs acceptées 2018, 2019, 2020, 2021 "
-            "(années du plan).\n",
+            "evaluation: error: --year 2030 is outside the plan (2018-2021)\n",
         ),
     ],
 )

@@ -458,7 +458,10 @@ def test_a_chart_needs_a_text_alternative():
 def test_data_problems_agree_with_their_number(count, head, more):
     from evaluation.intake import Problem
 
-    problems = [Problem(Path("m.csv"), i + 2, "value", "x", "is not a number") for i in range(count)]
+    problems = [
+        Problem(Path("m.csv"), i + 2, "value", "x", "is not a number", message_fr="n'est pas un nombre")
+        for i in range(count)
+    ]
     markup = views.data_problems_block(problems).markup
     assert f"Attention : {head} dans les fichiers de données" in markup
     assert more in markup and "(s)" not in markup  # five are listed, then "… et 2 autres"

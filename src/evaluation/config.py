@@ -1,11 +1,33 @@
-"""Paths of the package's data, in one place (built from this file's location)."""
+"""Paths of the project's folders (plan, data, notebooks, run plans), in one place; the plan's years."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-#: Repository root (the package is installed in editable mode from a checkout).
-ROOT = Path(__file__).resolve().parents[2]
+#: What marks a project folder: the plan as data.
+_MARKER = Path("data") / "plan" / "plan.yaml"
+
+
+def project_root(package_file: Path | str = __file__, cwd: Path | str | None = None) -> Path:
+    """The project folder (``data/``, ``notebooks/``, ``params/``): where the referential is.
+
+    The checkout this package runs from (an editable install, the documented set-up); else, for a
+    regular install (the package in ``site-packages``), the working folder or its nearest parent
+    holding ``data/plan/plan.yaml``: run the commands from within a copy of the project. When none
+    is found, the checkout's place is returned and the first read names the missing file.
+    """
+    checkout = Path(package_file).resolve().parents[2]
+    if (checkout / _MARKER).is_file():
+        return checkout
+    here = Path(cwd if cwd is not None else Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if (folder / _MARKER).is_file():
+            return folder
+    return checkout
+
+
+#: The project folder (see :func:`project_root`).
+ROOT = project_root()
 DATA_DIR = ROOT / "data"
 PLAN_DIR = DATA_DIR / "plan"
 #: The embedded, synthetic demo dataset (default of ``--data``).

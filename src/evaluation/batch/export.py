@@ -1,9 +1,14 @@
-"""The HTML a reader gets from an executed notebook: no code, print stylesheet, navigation, error page."""
+"""The HTML a reader gets from an executed notebook: no code, print stylesheet, navigation, error page.
+
+The report pages are nbconvert's (template ``templates/report/``); the stand-alone pages (the year's
+index, a report's error page) and the failure notices are rendered here from the Jinja2 templates of
+``templates/pages/`` (:func:`render_page`), autoescaped.
+"""
 
 from __future__ import annotations
 
 import copy
-import html
+import functools
 import os
 import re
 import threading
@@ -15,12 +20,14 @@ from typing import TYPE_CHECKING, Any
 from evaluation.batch.jobs import MANIFEST_NAME, ReportJob, _read_manifest
 
 if TYPE_CHECKING:
+    import jinja2
     import nbformat
 
 
 _HIDDEN_TAGS = {"parameters", "injected-parameters", "papermill-error-cell-tag"}
 _PAPERMILL_TAGS = {"injected-parameters", "papermill-error-cell-tag"}
-#: nbconvert templates of the package (``report``: the lab template without CDN scripts).
+#: Templates of the package: ``report`` (nbconvert: the lab template without CDN scripts, and the
+#: publication stylesheet), ``pages`` (Jinja2: the index, the error page, the failure notices).
 TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "present" / "templates"
 
 
@@ -177,12 +184,7 @@ def export_html(
                     message = f"{output.get('ename')} : {output.get('evalue')}"
                     cell.outputs[i] = new_output(
                         "display_data",
-                        data={
-                            "text/html": '<div style="background:#fde8e8;border:2px solid #c53030;padding:8px 12px">'
-                            "<strong>Le calcul s'est arrêté ici.</strong> "
-                            f"Erreur : <code>{html.escape(message)}</code></div>",
-                            "text/plain": message,
-                        },
+                        data={"text/html": str(_notices().stopped_here(message)), "text/plain": message},
                     )
         shown.cells.insert(0, new_markdown_cell(_failure_notice(failure)))
     exporter = _exporter(HTMLExporter)
@@ -212,23 +214,50 @@ def _exporter(cls: Any) -> Any:
     return exporter
 
 
-def _failure_notice(error: str) -> str:
-    return (
-        '<div style="background:#fde8e8;border:2px solid #c53030;padding:8px 12px;margin:8px 0">'
-        "<strong>Ce rapport est incomplet : sa production a échoué.</strong><br>"
-        f"Erreur : <code>{html.escape(error)}</code><br>"
-        "Les sections ci-dessous s'arrêtent à l'endroit de l'erreur. Le carnet exécuté (.ipynb) et le "
-        "journal de production (logs/) donnent le détail technique.</div>"
+@functools.cache
+def _page_environment() -> jinja2.Environment:
+    """The Jinja2 environment of ``templates/``: autoescape on (every value is text, never markup),
+    an undefined name an error, ``stylesheet(name)`` to include a stylesheet of ``templates/`` as
+    text, the ``css_string`` filter (:func:`_css_string`). Built once (jinja2 is imported here, not
+    by ``import evaluation``); rendering from several threads is safe."""
+    import jinja2
+    from markupsafe import Markup
+
+    def stylesheet(name: str) -> Markup:
+        return Markup((TEMPLATES_DIR / name).read_text(encoding="utf-8"))  # our own file, plain CSS
+
+    environment = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
     )
+    environment.globals["stylesheet"] = stylesheet
+    # safe in a <style> element: _css_string writes quotes, backslashes, <, > and & as CSS escapes
+    environment.filters["css_string"] = lambda text: Markup(_css_string(str(text)))
+    return environment
+
+
+def render_page(template: str, **context: Any) -> str:
+    """The page ``templates/<template>`` rendered with ``context`` (values are escaped)."""
+    return _page_environment().get_template(template).render(**context)
+
+
+def _notices() -> Any:
+    """The macros of ``templates/pages/notices.html.j2``: ``failure_notice``, ``stopped_here``."""
+    return _page_environment().get_template("pages/notices.html.j2").module
+
+
+def _failure_notice(error: str) -> str:
+    """The French notice that opens a failed report's page: the error, and where the detail is."""
+    return str(_notices().failure_notice(error))
 
 
 def _error_page(title: str, message: str) -> str:
     """A page for a report that produced no notebook at all (kernel lost, notebook unreadable...)."""
-    return (
-        f'<!DOCTYPE html><html lang="fr"><head><meta charset="utf-8"><title>{html.escape(title)}</title></head>'
-        f'<body style="font-family:sans-serif;max-width:60em;margin:2em auto"><h1>{html.escape(title)}</h1>'
-        f"{_failure_notice(message)}</body></html>"
-    )
+    return render_page("pages/error.html.j2", title=title, message=message)
 
 
 def _failing_cell(notebook: nbformat.NotebookNode) -> tuple[int | None, str | None]:

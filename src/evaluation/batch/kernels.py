@@ -59,8 +59,12 @@ def _preload_source(notebooks: Iterable[Path]) -> str:
     return "\n".join(f"try:\n    exec({s!r}, {{}})\nexcept Exception:\n    pass" for s in statements)
 
 
-def _setup_source(preload: str) -> str:
-    return f"from evaluation.batch import kernel_state as _kernel_state\n{preload}\n_kernel_state.snapshot()\n"
+def _setup_source(preload: str, shared: Path | None = None) -> str:
+    """The code a kernel runs once when it starts: the run's shared folder, the imports, the state snapshot."""
+    share = (
+        f"__import__('evaluation.cache', fromlist=['share_through']).share_through({str(shared)!r})\n" if shared else ""
+    )
+    return f"{share}from evaluation.batch import kernel_state as _kernel_state\n{preload}\n_kernel_state.snapshot()\n"
 
 
 #: Temporary folder of a warm kernel (its connection file and sockets), and the file naming its run.
@@ -122,10 +126,11 @@ class KernelLost(RuntimeError):
 class _WarmKernel:
     """One long-lived ``python3`` kernel, driven from a single worker thread."""
 
-    def __init__(self, number: int, log_path: Path, preload: str) -> None:
+    def __init__(self, number: int, log_path: Path, preload: str, shared: Path | None = None) -> None:
         self.number = number
         self.log_path = log_path
         self.preload = preload
+        self.shared = shared
         self.km: Any = None
         self.kc: Any = None
         self.pid: int | None = None
@@ -161,7 +166,7 @@ class _WarmKernel:
         self.kc = self.km.client()
         self.kc.start_channels()
         run_sync(self.kc.wait_for_ready)(timeout=120)
-        self._silent(_setup_source(self.preload), timeout=600)
+        self._silent(_setup_source(self.preload, self.shared), timeout=600)
         self.runs = 0
 
     def _silent(self, code: str, timeout: float = 120) -> None:
@@ -302,10 +307,11 @@ class KernelPool:
     ``("start", job, worker)`` and ``("done", result)`` as they happen, until every job is done.
     """
 
-    def __init__(self, workers: int, *, log_dir: Path, preload: str = "") -> None:
+    def __init__(self, workers: int, *, log_dir: Path, preload: str = "", shared: Path | None = None) -> None:
         self.workers = max(1, workers)
         self.log_dir = log_dir
         self.preload = preload
+        self.shared = shared
         self._jobs: queue.Queue[ReportJob] = queue.Queue()
         self._events: queue.Queue[tuple[Any, ...]] = queue.Queue()
         self._stop = threading.Event()
@@ -325,7 +331,7 @@ class KernelPool:
         logger.setLevel(logging.INFO)
         logger.addHandler(self._router)
         for number in range(1, min(self.workers, len(jobs)) + 1):
-            kernel = _WarmKernel(number, self.log_dir / f"noyau-{number}.log", self.preload)
+            kernel = _WarmKernel(number, self.log_dir / f"noyau-{number}.log", self.preload, self.shared)
             self._kernels.append(kernel)
             thread = threading.Thread(
                 target=self._work, args=(kernel,), name=f"evaluation-kernel-{number}", daemon=True

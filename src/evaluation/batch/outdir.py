@@ -205,15 +205,18 @@ class _RunLock:
 
 
 class _SharedInputs:
-    """The run's private folder of checked inputs (:data:`evaluation.intake.SHARED_INPUTS_ENV`).
+    """The run's private folder of shared results (:func:`evaluation.cache.share_through`).
 
-    The parent checks the inputs while the kernels start; the kernels, which inherit the
-    environment variable, then read the result instead of checking the same files again (about a
-    second per kernel and input kind). The folder is ``OUT/<year>/.entrees-verifiees`` (:data:`NAME`),
-    mode 0700, removed at the end of the run; a run killed before its end leaves it, and the next
-    run into the folder removes it once it holds the lock. It holds copies of the monitoring,
-    spending and barometer inputs (counts per territory, before disclosure control: not for
-    publication); cohort records, person-level, are never written there (see :mod:`evaluation.intake`).
+    The parent checks the inputs and computes the tables while the kernels start and run; it uses
+    the folder itself and hands it to each kernel when the kernel starts (a parameter of the kernel's
+    set-up code, :mod:`evaluation.batch.kernels`, not an environment variable). A process then reads
+    what another one already checked or computed instead of doing it again (about a second per kernel
+    and input kind, seconds for the cohort release and the impact placebos). The folder is
+    ``OUT/<year>/.entrees-verifiees`` (:data:`NAME`), mode 0700, removed at the end of the run; a run
+    killed before its end leaves it, and the next run into the folder removes it once it holds the
+    lock. It holds copies of the monitoring, spending and barometer inputs (counts per territory,
+    before disclosure control: not for publication), the protected cohort release and the impact
+    estimates; cohort records, person-level, are never written there (see :mod:`evaluation.intake`).
     """
 
     NAME = ".entrees-verifiees"
@@ -221,7 +224,7 @@ class _SharedInputs:
     def __init__(self, root: Path) -> None:
         self.folder = root / self.NAME
         self._open = False
-        self._before: str | None = None
+        self._before: Path | None = None
 
     def clear(self) -> None:
         """Remove what a killed run left (call it with the run lock held): a folder with its content,
@@ -237,7 +240,7 @@ class _SharedInputs:
                 os.unlink(self.folder)
 
     def open(self) -> None:
-        from evaluation.intake import SHARED_INPUTS_ENV
+        from evaluation import cache
 
         try:  # created by this run, exclusively: never an existing folder or a link
             os.mkdir(self.folder, 0o700)
@@ -250,18 +253,14 @@ class _SharedInputs:
             os.fchmod(fd, 0o700)  # whatever the umask
         finally:
             os.close(fd)
-        self._before = os.environ.get(SHARED_INPUTS_ENV)
-        os.environ[SHARED_INPUTS_ENV] = str(self.folder)
+        self._before = cache.share_through(self.folder)
         self._open = True
 
     def close(self) -> None:
         if not self._open:
             return
-        from evaluation.intake import SHARED_INPUTS_ENV
+        from evaluation import cache
 
-        if self._before is None:
-            os.environ.pop(SHARED_INPUTS_ENV, None)
-        else:
-            os.environ[SHARED_INPUTS_ENV] = self._before
+        cache.share_through(self._before)
         self.clear()
         self._open = False

@@ -1,27 +1,32 @@
-"""One progress bar for the run (stderr, redrawn in place on a terminal)."""
+"""One progress bar for the run (stderr): a tqdm bar redrawn in place on a terminal, plain lines otherwise."""
 
 from __future__ import annotations
 
-import shutil
 import sys
-import time
 from typing import TYPE_CHECKING, TextIO
 
 from evaluation.batch.jobs import ReportResult
 
 if TYPE_CHECKING:
-    pass
+    from tqdm import tqdm
 
 
 # --------------------------------------------------------------------------------------------------
 # Progress
 
+#: The bar's line: 24 cells, reports done / to run, the failures (tqdm's postfix, which it writes
+#: after ", "), the seconds since the run began, and the reports running (the description).
+_BAR_FORMAT = "{bar:24} {n_fmt}/{total_fmt}{postfix} {elapsed_s:.0f} s  {desc}"
+
 
 class ProgressBar:
     """One overall progress bar on a terminal: reports done, failures, and the reports running.
 
-    On a terminal the line is redrawn in place; otherwise (a log file, CI) one line is printed per
-    finished report.
+    On a terminal the line is a tqdm bar redrawn in place (trimmed to the terminal's width, ASCII
+    when the terminal cannot show Unicode), with each failure and message printed above it;
+    otherwise (a log file, CI) one line is printed per finished report. The runner calls
+    :meth:`begin`, then :meth:`start` and :meth:`done` for each report, :meth:`tick` to update the
+    time, :meth:`message` for a line of its own, and :meth:`close`.
     """
 
     def __init__(self, stream: TextIO | None = None) -> None:
@@ -29,13 +34,24 @@ class ProgressBar:
         self.tty = bool(getattr(self.stream, "isatty", lambda: False)())
         self.total = self.done_count = self.failed = 0
         self.running: list[str] = []
-        self._clock = time.perf_counter()
+        self._bar: tqdm | None = None
 
     def begin(self, total: int, cached: int = 0) -> None:
         self.total = total
-        self._clock = time.perf_counter()
         if cached:
             self._print(f"{cached} report(s) unchanged since the last run (cached)")
+        if self.tty and total:
+            from tqdm import tqdm  # not imported by `import evaluation`: only a run on a terminal needs it
+
+            self._bar = tqdm(
+                total=total,
+                desc=self._running(),
+                file=self.stream,
+                bar_format=_BAR_FORMAT,
+                dynamic_ncols=True,  # the terminal's width, read again at each redraw
+                leave=False,  # the bar is erased at the end: the run's summary follows
+                mininterval=0,  # the runner redraws at its own pace (a report, a tick)
+            )
         self._draw()
 
     def start(self, name: str) -> None:
@@ -61,9 +77,9 @@ class ProgressBar:
         self._draw()
 
     def close(self) -> None:
-        if self.tty and self.total:
-            self.stream.write("\r\x1b[2K")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()  # erases the line (leave=False)
+            self._bar = None
 
     def message(self, line: str) -> None:
         """A line printed above the bar."""
@@ -71,22 +87,23 @@ class ProgressBar:
         self._draw()
 
     def _print(self, line: str) -> None:
-        if self.tty:
-            self.stream.write("\r\x1b[2K")
-        self.stream.write(line + "\n")
-        self.stream.flush()
+        if self._bar is not None:
+            self._bar.write(line, file=self.stream)  # clears the bar, writes the line, redraws the bar
+        else:
+            self.stream.write(line + "\n")
+            self.stream.flush()
 
     def _draw(self) -> None:
-        if not self.tty or not self.total:
+        if self._bar is None:
             return
-        width = shutil.get_terminal_size((100, 20)).columns
-        filled = int(24 * self.done_count / self.total)
-        bar = "█" * filled + "░" * (24 - filled)
-        failed = f", {self.failed} en échec" if self.failed else ""
-        running = ", ".join(self.running) if self.done_count or self.running else "démarrage des noyaux…"
-        line = f"{bar} {self.done_count}/{self.total}{failed} {time.perf_counter() - self._clock:.0f} s  {running}"
-        self.stream.write("\r\x1b[2K" + line[: width - 1])
-        self.stream.flush()
+        self._bar.n = self.done_count
+        self._bar.set_postfix_str(f"{self.failed} en échec" if self.failed else "", refresh=False)
+        self._bar.set_description_str(self._running(), refresh=False)
+        self._bar.refresh()
+
+    def _running(self) -> str:
+        """The reports running, or, before the first has started, the kernels' start."""
+        return ", ".join(self.running) if self.done_count or self.running else "démarrage des noyaux…"
 
 
 if __name__ == "__main__":  # pragma: no cover

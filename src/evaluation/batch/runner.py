@@ -40,9 +40,11 @@ and one process means one import of nbformat, papermill and nbconvert instead of
 **Checked inputs, once.** The kernels start while this process checks the input files; no report
 starts before that check is over (an unreadable file stops the run). The check's result (monitoring,
 spending and barometer rows, already validated) is kept, pickled, in a private folder of the run
-(:class:`_SharedInputs`: ``OUT/<year>/.entrees-verifiees``, mode 0700, removed at the end) whose
-path the kernels inherit: they read it instead of checking the same files again. Cohort records,
-which are about persons, are never written there. See :func:`evaluation.intake._cache._remembered`.
+(:class:`_SharedInputs`: ``OUT/<year>/.entrees-verifiees``, mode 0700, removed at the end) which
+each kernel is given when it starts (:func:`evaluation.cache.share_through`): they read it instead
+of checking the same files again. So are the year's protected cohort release and impact estimates,
+computed once by whichever process needs them first while the others wait. Cohort records, which
+are about persons, are never written there. See :mod:`evaluation.cache`.
 
 **One run per folder.** A run holds an ``flock`` on ``OUT/<year>/.verrou`` (:class:`_RunLock`); a
 second run into the same folder stops at once (exit status 2) naming the first. The system drops
@@ -101,7 +103,6 @@ from typing import TYPE_CHECKING, Any
 
 from evaluation import __version__
 from evaluation._imports import spare_iri_checker
-from evaluation.batch.cache import _digest, _reason, input_hashes, package_fingerprint
 from evaluation.batch.export import export_html
 from evaluation.batch.index import write_index
 from evaluation.batch.jobs import (
@@ -120,6 +121,7 @@ from evaluation.batch.jobs import (
 from evaluation.batch.kernels import KernelPool, _preload_source, remove_stale_kernel_folders, run_reports
 from evaluation.batch.outdir import _check_out_dir, _check_year_folder, _RunLock, _SharedInputs
 from evaluation.batch.progress import ProgressBar
+from evaluation.batch.report_keys import _digest, _reason, input_hashes, package_fingerprint
 from evaluation.batch.runplan import (
     PlannedReport,
     RunPlan,
@@ -370,8 +372,13 @@ def _run_locked(
     try:
         _write_manifest(manifest_path, manifest)  # the journal: the reports to run have lost their key
         if to_run:
-            shared.open()  # before the kernels start: they inherit the environment
-            pool = KernelPool(n_workers, log_dir=root / "logs", preload=_preload_source({j.notebook for j in to_run}))
+            shared.open()  # before the kernels start: each is given the folder
+            pool = KernelPool(
+                n_workers,
+                log_dir=root / "logs",
+                preload=_preload_source({j.notebook for j in to_run}),
+                shared=shared.folder,
+            )
             pool.start(_dispatch_order(to_run, previous_reports))
         # While the kernels start: the inputs are checked (an unreadable file stops the run, the
         # kernels are killed; skipped when the previous run checked the same inputs), then the

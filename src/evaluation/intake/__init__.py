@@ -5,7 +5,7 @@ CSV exports. The readers accept UTF-8 (with or without BOM) and Windows-1252, ``
 separators, decimal commas and thousands separators (``1 250,5``, non-breaking spaces too), and
 French headers (``indicateur``, ``année``, ``valeur``...). Input files are never modified.
 
-Every file is checked against a schema of whole-column checks (:class:`._common.Schema`; an
+Every file is checked against a schema of whole-column checks (:class:`.schema.Schema`; an
 element-wise check runs once per distinct cell, not once per row): **all** problems are reported at
 once, each with the file, the line (as a spreadsheet shows it), the column, the value and what to do.
 A file that cannot be read at all is *unreadable* (exit status 2); other problems are *findings*
@@ -65,42 +65,51 @@ in two places is an error naming both.
 
 Layout of the package (``from evaluation.intake import X`` works for every name below):
 
-``_common``
-    problems and their messages, cell parsing (numbers, years, dates, headers), the CSV/XLSX readers
-    (:func:`read_raw`), the schema runner, suggestions, duplicates across files;
+``problems``
+    a problem of an input file, its text in English and French, and its one-line renderings: English
+    for the command line, French for the reports (:class:`Problem`, :meth:`Problem.french`, :data:`MASKED`);
+``cells``
+    what a cell holds: numbers, years, dates, codes folded for matching (:func:`parse_number`);
+``grids``
+    a CSV or Excel file's cells as a grid, read as hostile input and held to the limits;
+``raw_tables``
+    a file's cells under canonical column names, from its header (:func:`read_raw`);
+``schema``
+    declarative checks, each carrying its message, and the runner that turns failures into problems;
+``folders``
+    the files of an input folder (no link followed), each read and checked; keys given in two files;
+``yaml_input``
+    a small YAML description read as hostile input (surveys, comparison territories);
 ``_cache``
-    the loads remembered per content of the files (:func:`folder_state`), and the run's shared
-    folder (:data:`SHARED_INPUTS_ENV`);
+    the loads remembered per content of the files (:func:`folder_state`) in the package's one
+    cache (:mod:`evaluation.cache`), aggregate inputs shared with the other processes of a run;
 ``monitoring``
     realised values and spending (:func:`load_monitoring`, :func:`load_spending`);
 ``barometer``
     the barometer counts (:func:`load_barometer`);
+``cohort_columns``
+    the columns of a cohort file, their closed lists and the parsers of their cells;
+``pseudonymisation``
+    direct identifiers of a cohort file turned into a keyed hash, then dropped;
 ``cohorts``
-    the cohort records and their pseudonymisation (:func:`load_cohorts`);
+    the cohort records' schema, typed rows and loader (:func:`load_cohorts`);
+``survey_columns``
+    the columns of a survey's respondent file, their closed lists and the readers of their cells;
+``survey_descriptions``
+    a survey's description (``<name>.yaml``): its records and the reader that checks it;
 ``surveys``
-    the perception surveys' descriptions and waves (:func:`load_surveys`);
+    the perception surveys' waves, checked against their descriptions (:func:`load_surveys`);
+``comparison_territories``
+    the comparison territories' groups, records and declaration (``territoires.yaml``);
 ``comparison``
-    the comparison territories of the impact estimates and their series (:func:`load_comparison`);
+    the comparison series of the impact estimates, checked against the territories (:func:`load_comparison`);
 ``validate``
     every problem of a data directory (:func:`validate_dataset`).
 """
 
 from __future__ import annotations
 
-from evaluation.intake._cache import SHARED_INPUTS_ENV as SHARED_INPUTS_ENV
 from evaluation.intake._cache import folder_state as folder_state
-from evaluation.intake._common import (
-    MASKED,
-    Problem,
-    ValidationFindings,
-    format_problems,
-    parse_date,
-    parse_number,
-    read_raw,
-)
-from evaluation.intake._common import MAX_PRINTED as MAX_PRINTED
-from evaluation.intake._common import RawTable as RawTable
-from evaluation.intake._common import TableSpec as TableSpec
 from evaluation.intake.barometer import (
     AGE_BANDS,
     BAROMETER,
@@ -111,6 +120,7 @@ from evaluation.intake.barometer import (
     BarometerCount,
     load_barometer,
 )
+from evaluation.intake.cells import parse_date, parse_number
 from evaluation.intake.cohorts import (
     COHORT_AGE_BANDS,
     COHORT_COLUMNS,
@@ -124,7 +134,6 @@ from evaluation.intake.cohorts import (
     load_cohorts,
 )
 from evaluation.intake.cohorts import EmploymentKind as EmploymentKind
-from evaluation.intake.cohorts import _pseudonymise as _pseudonymise
 from evaluation.intake.comparison import (
     COMPARISON,
     COMPARISON_COLUMNS,
@@ -137,6 +146,12 @@ from evaluation.intake.comparison import (
 from evaluation.intake.monitoring import MONITORING, SPENDING, STATUS_VALUES, load_monitoring, load_spending
 from evaluation.intake.monitoring import MONITORING_COLUMNS as MONITORING_COLUMNS
 from evaluation.intake.monitoring import SPENDING_COLUMNS as SPENDING_COLUMNS
+from evaluation.intake.problems import MASKED, Problem, ValidationFindings, format_problems
+from evaluation.intake.problems import MAX_PRINTED as MAX_PRINTED
+from evaluation.intake.pseudonymisation import _pseudonymise as _pseudonymise
+from evaluation.intake.raw_tables import RawTable as RawTable
+from evaluation.intake.raw_tables import TableSpec as TableSpec
+from evaluation.intake.raw_tables import read_raw
 from evaluation.intake.surveys import (
     SURVEY_AGE_BANDS,
     SURVEY_SEX_VALUES,

@@ -12,30 +12,24 @@ import numpy as np
 import pandas as pd
 
 from evaluation.intake._cache import _reference_state, _remembered
-from evaluation.intake._common import (
-    _MESSAGES,
-    Problem,
-    RawTable,
-    Schema,
-    TableSpec,
+from evaluation.intake.cells import (
     _blank,
-    _check,
-    _checked_tables,
-    _closest_code,
-    _cross_file_duplicates,
     _fold,
     _is_number,
     _is_year,
     _non_negative,
     _or_text,
     _parse_year,
-    _run_schema,
     _valid,
     _year_or_none,
     distinct_map,
     mapped,
     parse_number,
 )
+from evaluation.intake.folders import _checked_tables, _cross_file_duplicates
+from evaluation.intake.problems import Phrase, Problem, did_you_mean
+from evaluation.intake.raw_tables import RawTable, TableSpec
+from evaluation.intake.schema import NOT_A_NUMBER, NOT_A_YEAR, Check, Message, Schema, _closest_code, _run_schema
 from evaluation.io import Dataset
 from evaluation.referential.plan import Plan
 from evaluation.referential.territories import AGGREGATES, load_qpv, territory_names
@@ -141,54 +135,6 @@ BAROMETER_COLUMNS = [
     "line",
 ]
 _BAROMETER_KEY = ["territory", "year", "indicator", "sex", "age_band"]
-
-
-_MESSAGES.update(
-    {
-        "missing_territory": ("territory", "is missing", "give the QPV code (e.g. QN05972M), MEL or MEL_HORS_QPV"),
-        "unknown_territory": ("territory", "is not a territory of the barometer", "{suggestion}"),
-        "year_outside_barometer": (
-            "year",
-            "is outside the barometer's years",
-            f"use a year from {BAROMETER_YEARS[0]} to {BAROMETER_YEARS[1]}",
-        ),
-        "missing_barometer_indicator": ("indicator", "is missing", "give the indicator code, e.g. jobseekers"),
-        "unknown_barometer_indicator": ("indicator", "is not an indicator of the barometer", "{suggestion}"),
-        "bad_sex": (
-            "sex",
-            "is not a known sex value",
-            "use ensemble, F or M (total, femmes, hommes), or leave it blank",
-        ),
-        "bad_age_band": (
-            "age_band",
-            "is not a known age band",
-            f"use {', '.join(AGE_BANDS)}, or leave it blank for total",
-        ),
-        "missing_value": (
-            "value",
-            "is missing",
-            "give the count, or remove the row (a value withheld by statistical secrecy is left out)",
-        ),
-        "negative_value": ("value", "is negative", "a count is 0 or more"),
-        "missing_source": ("source", "is missing", "name the producer of the value, e.g. INSEE, recensement"),
-        "vintage_not_a_year": (
-            "vintage",
-            "is not a year",
-            "give the census vintage with 4 digits, e.g. 2017, or leave it blank",
-        ),
-        "vintage_too_far": (
-            "vintage",
-            f"is more than {_VINTAGE_SPAN} years away from the row's year",
-            "a census vintage N pools the surveys of N-2 to N+2: use a vintage within 2 years of the year",
-        ),
-        "bad_sampled": ("sampled", "is not oui or non", "write oui (a sample survey such as the census) or non"),
-        "duplicate_barometer": (
-            "territory",
-            "appears twice for this year, indicator, sex and age band in this file (first at line {first})",
-            "keep one row per territory, year, indicator, sex and age band",
-        ),
-    }
-)
 
 
 # Barometer cells: each parser returns the canonical value or raises ValueError.
@@ -300,52 +246,209 @@ def _barometer_schema(codes: frozenset[str]) -> Schema:
     def not_duplicated(frame: pd.DataFrame) -> pd.Series:
         return ~_barometer_keys(frame, codes).duplicated(keep="first")
 
+    def present(key: str, message: Message) -> Check:
+        return Check(lambda v: not _blank(v), key, message, ignore_na=False)
+
     return Schema(
         {
             "territory": [
-                _check(lambda v: not _blank(v), "missing_territory", ignore_na=False),
-                _check(known_territory, "unknown_territory"),
+                present(
+                    "missing_territory",
+                    Message(
+                        "territory",
+                        "is missing",
+                        "give the QPV code (e.g. QN05972M), MEL or MEL_HORS_QPV",
+                        "cellule vide",
+                        "indiquer le code du QPV (par exemple QN05972M), MEL ou MEL_HORS_QPV",
+                    ),
+                ),
+                Check(
+                    known_territory,
+                    "unknown_territory",
+                    Message(
+                        "territory",
+                        "is not a territory of the barometer",
+                        "{suggestion}",
+                        "n'est pas un territoire du baromètre",
+                        "{suggestion}",
+                    ),
+                ),
             ],
-            "year": [_check(_is_year, "not_a_year", ignore_na=False), _check(in_years, "year_outside_barometer")],
+            "year": [
+                Check(_is_year, "not_a_year", NOT_A_YEAR, ignore_na=False),
+                Check(
+                    in_years,
+                    "year_outside_barometer",
+                    Message(
+                        "year",
+                        "is outside the barometer's years",
+                        f"use a year from {BAROMETER_YEARS[0]} to {BAROMETER_YEARS[1]}",
+                        "est hors des années du baromètre",
+                        f"indiquer une année de {BAROMETER_YEARS[0]} à {BAROMETER_YEARS[1]}",
+                    ),
+                ),
+            ],
             "indicator": [
-                _check(lambda v: not _blank(v), "missing_barometer_indicator", ignore_na=False),
-                _check(lambda v: _blank(v) or _valid(_parse_indicator)(v), "unknown_barometer_indicator"),
+                present(
+                    "missing_barometer_indicator",
+                    Message(
+                        "indicator",
+                        "is missing",
+                        "give the indicator code, e.g. jobseekers",
+                        "cellule vide",
+                        "indiquer le code de l'indicateur, par exemple jobseekers",
+                    ),
+                ),
+                Check(
+                    lambda v: _blank(v) or _valid(_parse_indicator)(v),
+                    "unknown_barometer_indicator",
+                    Message(
+                        "indicator",
+                        "is not an indicator of the barometer",
+                        "{suggestion}",
+                        "n'est pas un indicateur du baromètre",
+                        "{suggestion}",
+                    ),
+                ),
             ],
-            "sex": [_check(_valid(_parse_sex), "bad_sex")],
-            "age_band": [_check(_valid(_parse_age_band), "bad_age_band")],
+            "sex": [
+                Check(
+                    _valid(_parse_sex),
+                    "bad_sex",
+                    Message(
+                        "sex",
+                        "is not a known sex value",
+                        "use ensemble, F or M (total, femmes, hommes), or leave it blank",
+                        "n'est pas une valeur connue du sexe",
+                        "écrire ensemble, F ou M (total, femmes, hommes), ou laisser vide",
+                    ),
+                )
+            ],
+            "age_band": [
+                Check(
+                    _valid(_parse_age_band),
+                    "bad_age_band",
+                    Message(
+                        "age_band",
+                        "is not a known age band",
+                        f"use {', '.join(AGE_BANDS)}, or leave it blank for total",
+                        "n'est pas une tranche d'âge connue",
+                        f"écrire {', '.join(AGE_BANDS)}, ou laisser vide pour total",
+                    ),
+                )
+            ],
             "value": [
-                _check(lambda v: not _blank(v), "missing_value", ignore_na=False),
-                _check(_is_number, "not_a_number"),
-                _check(_non_negative, "negative_value"),
+                present(
+                    "missing_value",
+                    Message(
+                        "value",
+                        "is missing",
+                        "give the count, or remove the row (a value withheld by statistical secrecy is left out)",
+                        "cellule vide",
+                        "indiquer l'effectif, ou supprimer la ligne (une valeur couverte par le secret statistique "
+                        "est omise)",
+                    ),
+                ),
+                Check(_is_number, "not_a_number", NOT_A_NUMBER),
+                Check(
+                    _non_negative,
+                    "negative_value",
+                    Message(
+                        "value", "is negative", "a count is 0 or more", "est négatif", "un effectif vaut 0 ou plus"
+                    ),
+                ),
             ],
-            "source": [_check(lambda v: not _blank(v), "missing_source", ignore_na=False)],
-            "vintage": [_check(lambda v: _blank(v) or _is_year(v), "vintage_not_a_year")],
-            "sampled": [_check(_valid(_parse_sampled), "bad_sampled")],
+            "source": [
+                present(
+                    "missing_source",
+                    Message(
+                        "source",
+                        "is missing",
+                        "name the producer of the value, e.g. INSEE, recensement",
+                        "cellule vide",
+                        "nommer le producteur de la valeur, par exemple INSEE, recensement",
+                    ),
+                )
+            ],
+            "vintage": [
+                Check(
+                    lambda v: _blank(v) or _is_year(v),
+                    "vintage_not_a_year",
+                    Message(
+                        "vintage",
+                        "is not a year",
+                        "give the census vintage with 4 digits, e.g. 2017, or leave it blank",
+                        "n'est pas une année",
+                        "indiquer le millésime du recensement sur 4 chiffres, par exemple 2017, ou laisser vide",
+                    ),
+                )
+            ],
+            "sampled": [
+                Check(
+                    _valid(_parse_sampled),
+                    "bad_sampled",
+                    Message(
+                        "sampled",
+                        "is not oui or non",
+                        "write oui (a sample survey such as the census) or non",
+                        "n'est ni oui ni non",
+                        "écrire oui (une enquête par sondage, comme le recensement) ou non",
+                    ),
+                )
+            ],
         },
         checks=[
-            _check(vintage_close, "vintage_too_far", element_wise=False),
-            _check(not_duplicated, "duplicate_barometer", element_wise=False),
+            Check(
+                vintage_close,
+                "vintage_too_far",
+                Message(
+                    "vintage",
+                    f"is more than {_VINTAGE_SPAN} years away from the row's year",
+                    "a census vintage N pools the surveys of N-2 to N+2: use a vintage within 2 years of the year",
+                    f"est à plus de {_VINTAGE_SPAN} ans de l'année de la ligne",
+                    "un millésime N du recensement regroupe les enquêtes de N-2 à N+2 : indiquer un millésime à "
+                    "2 ans au plus de l'année",
+                ),
+                element_wise=False,
+            ),
+            Check(
+                not_duplicated,
+                "duplicate_barometer",
+                Message(
+                    "territory",
+                    "appears twice for this year, indicator, sex and age band in this file (first at line {first})",
+                    "keep one row per territory, year, indicator, sex and age band",
+                    "figure deux fois pour cette année, cet indicateur, ce sexe et cette tranche d'âge dans ce "
+                    "fichier (première occurrence à la ligne {first})",
+                    "garder une ligne par territoire, année, indicateur, sexe et tranche d'âge",
+                ),
+                element_wise=False,
+            ),
         ],
     )
 
 
-def _suggest_territory(value: object, names: dict[str, str]) -> str:
+def _suggest_territory(value: object, names: dict[str, str]) -> Phrase:
     """The closest territory code, by code or by name (``Secteur Sud`` -> QN05972M)."""
     text = str(value).strip()
     code = _closest_code(text, names)
     if code is not None:
-        return f"did you mean '{code}' ({names[code]})?"
-    return "use a QPV code of data/reference/qpv_mel_2024.csv (e.g. QN05972M), MEL or MEL_HORS_QPV"
+        return did_you_mean(code, names[code])
+    return Phrase(
+        "use a QPV code of data/reference/qpv_mel_2024.csv (e.g. QN05972M), MEL or MEL_HORS_QPV",
+        "indiquer un code de QPV de data/reference/qpv_mel_2024.csv (par exemple QN05972M), MEL ou MEL_HORS_QPV",
+    )
 
 
-def _suggest_indicator(value: object) -> str:
+def _suggest_indicator(value: object) -> Phrase:
     """The closest barometer indicator, by code or by French label."""
     options = {_fold(code): code for code in BAROMETER_INDICATORS}
     options.update({_fold(i.label): code for code, i in BAROMETER_INDICATORS.items()})
     close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
     if close:
-        return f"did you mean '{options[close[0]]}'?"
-    return f"use one of {', '.join(BAROMETER_INDICATORS)}"
+        return did_you_mean(options[close[0]])
+    codes = ", ".join(BAROMETER_INDICATORS)
+    return Phrase(f"use one of {codes}", f"indiquer l'un des codes {codes}")
 
 
 def _barometer_rows(table: RawTable, codes: frozenset[str]) -> pd.DataFrame:
@@ -391,15 +494,21 @@ def _employed_above_population(frame: pd.DataFrame, folder: Path) -> tuple[list[
     for pair in pairs[pairs["value"] > pairs["value_population"]].itertuples(index=False):
         same_file = pair.file_population == pair.file
         place = f"line {pair.line_population}" if same_file else f"{pair.file_population}, line {pair.line_population}"
+        place_fr = (
+            f"ligne {pair.line_population}" if same_file else f"{pair.file_population}, ligne {pair.line_population}"
+        )
+        population = _count_text(pair.value_population)
         problems.append(
             Problem(
                 folder / pair.file,
                 int(pair.line),
                 "value",
                 _count_text(pair.value),
-                "is more than population_15_64 for the same territory, year, sex and age band "
-                f"({_count_text(pair.value_population)}, {place})",
+                f"is more than population_15_64 for the same territory, year, sex and age band ({population}, {place})",
                 "the employed are part of the population: check both values",
+                message_fr="dépasse population_15_64 pour le même territoire, la même année, le même sexe et la "
+                f"même tranche d'âge ({population}, {place_fr})",
+                hint_fr="les personnes en emploi font partie de la population : vérifier les deux valeurs",
             )
         )
         bad.append(pair.index)
@@ -446,7 +555,7 @@ def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
     names = territory_names(qpv)
     schema = _barometer_schema(codes)
 
-    def suggest(key: str, value: object) -> str:
+    def suggest(key: str, value: object) -> Phrase:
         return _suggest_territory(value, names) if key == "unknown_territory" else _suggest_indicator(value)
 
     def check(table: RawTable) -> list[Problem]:
@@ -458,7 +567,7 @@ def _load_barometer(dataset: Dataset) -> tuple[pd.DataFrame, list[Problem]]:
     # dtype to pandas' guess (deprecated for all-NA columns).
     frames = [f.astype(types) for f in (_barometer_rows(t, codes) for t in tables) if not f.empty]
     frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=BAROMETER_COLUMNS)
-    duplicates, conflicting = _cross_file_duplicates(frame, _BAROMETER_KEY, folder, "value")
+    duplicates, conflicting = _cross_file_duplicates(frame, _BAROMETER_KEY, folder, Phrase("value", "la valeur"))
     problems += duplicates
     if conflicting:
         row_keys = [

@@ -34,49 +34,50 @@ What the plan did can only be told from what happened *elsewhere* over the same 
 Every problem of every file is reported at once, with the file, line, column and fix (as the other
 inputs: :mod:`evaluation.intake`); a series row with a problem is left out, a declaration with a
 problem too. :func:`load_comparison` returns a :class:`ComparisonData`.
+
+The groups, the territories' records and the reader of their declaration are in
+:mod:`evaluation.intake.comparison_territories`; their public names are importable from here as well.
 """
 
 from __future__ import annotations
 
 import difflib
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from enum import StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
-from evaluation.intake._common import (
-    _MESSAGES,
-    Problem,
-    RawTable,
-    Schema,
-    TableSpec,
+from evaluation.intake.cells import (
     _blank,
-    _check,
-    _checked_tables,
-    _closest_code,
-    _cross_file_duplicates,
     _fold,
     _is_number,
     _is_year,
     _number_or_nan,
     _or_text,
     _parse_year,
-    _run_schema,
     _valid,
     _year_or_none,
     distinct_map,
     mapped,
     parse_number,
-    read_yaml,
 )
+from evaluation.intake.comparison_territories import (
+    COMPARISON_GROUPS,
+    DECLARATION_FILE,
+    ComparisonGroup,
+    ComparisonTerritory,
+    GroupRole,
+    _one_of,
+    _read_declaration,
+)
+from evaluation.intake.folders import _checked_tables, _cross_file_duplicates
+from evaluation.intake.problems import Phrase, Problem, did_you_mean
+from evaluation.intake.raw_tables import RawTable, TableSpec
+from evaluation.intake.schema import NOT_A_NUMBER, NOT_A_YEAR, Check, Message, Schema, _closest_code, _run_schema
 from evaluation.io import Dataset
 from evaluation.referential.plan import Plan
 from evaluation.referential.territories import load_qpv
@@ -97,17 +98,10 @@ __all__ = [
     "load_comparison",
 ]
 
-#: The input folder and its declaration file.
+#: The input folder.
 COMPARISON_FOLDER = "comparison"
-DECLARATION_FILE = "territoires.yaml"
 #: Years a series row may have (first and last, inclusive).
 COMPARISON_YEARS = (2000, 2030)
-#: Largest declaration read: a line per field of a few hundred territories.
-_MAX_YAML_BYTES = 1_000_000
-_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]{0,39}")
-_TOP_KEYS = ("synthetic", "description", "territories")
-_TERRITORY_KEYS = ("code", "name", "group", "source", "caveats")
-_REQUIRED_KEYS = ("code", "name", "group", "source")
 
 
 @dataclass(frozen=True)
@@ -163,54 +157,6 @@ COMPARISON_INDICATORS: Mapping[str, ComparisonIndicator] = MappingProxyType(
 )
 
 
-class GroupRole(StrEnum):
-    """What a group's territories are in the estimates of :mod:`evaluation.stats.impact`."""
-
-    #: Treated units of the difference-in-differences (the MEL's QPV, one by one).
-    TREATED = "treated"
-    #: The single treated unit of the synthetic control (the 26 QPV together).
-    TREATED_AGGREGATE = "treated_aggregate"
-    #: Comparison units: difference-in-differences controls and synthetic-control donors.
-    DONOR = "donor"
-    #: Shown for reference only, never a comparison unit.
-    REFERENCE = "reference"
-
-
-@dataclass(frozen=True)
-class ComparisonGroup:
-    """A group of territories: its French ``label``, its ``role`` and the French names accepted for it."""
-
-    label: str
-    role: GroupRole
-    aliases: tuple[str, ...] = ()
-
-
-#: The groups of comparison territories (closed list); ``aliases`` are folded (see :func:`_fold`).
-COMPARISON_GROUPS: Mapping[str, ComparisonGroup] = MappingProxyType(
-    {
-        "qpv_mel": ComparisonGroup("QPV de la MEL (un par un)", GroupRole.TREATED, ("qpv mel", "qpv de la mel")),
-        "qpv_mel_ensemble": ComparisonGroup(
-            "QPV de la MEL (ensemble)",
-            GroupRole.TREATED_AGGREGATE,
-            ("qpv mel ensemble", "ensemble des qpv de la mel", "qpv de la mel ensemble"),
-        ),
-        "qpv_metropoles": ComparisonGroup(
-            "QPV d'une autre métropole",
-            GroupRole.DONOR,
-            ("qpv d'autres metropoles", "qpv d'une autre metropole", "qpv autres metropoles", "autres metropoles"),
-        ),
-        "veille_active_mel": ComparisonGroup(
-            "Quartiers de veille active de la MEL",
-            GroupRole.DONOR,
-            ("quartiers de veille active", "veille active", "quartiers de veille active de la mel"),
-        ),
-        "france_qpv": ComparisonGroup(
-            "France, ensemble des QPV", GroupRole.REFERENCE, ("france qpv", "ensemble des qpv de france")
-        ),
-        "france_hors_qpv": ComparisonGroup("France hors QPV", GroupRole.REFERENCE, ("france hors qpv",)),
-    }
-)
-
 COMPARISON = TableSpec(
     kind="comparison",
     required=("territory", "year", "indicator", "value", "source"),
@@ -230,67 +176,6 @@ COMPARISON = TableSpec(
 #: Columns of :attr:`ComparisonData.series`, in order.
 COMPARISON_COLUMNS = ("territory", "group", "year", "indicator", "value", "source", "file", "line")
 _KEY = ["territory", "year", "indicator"]
-
-_MESSAGES.update(
-    {
-        "missing_comparison_territory": (
-            "territory",
-            "is missing",
-            f"give the territory's code, as declared in {DECLARATION_FILE}",
-        ),
-        "unknown_comparison_territory": ("territory", "is not a declared comparison territory", "{suggestion}"),
-        "comparison_year_outside": (
-            "year",
-            "is outside the comparison years",
-            f"use a year from {COMPARISON_YEARS[0]} to {COMPARISON_YEARS[1]}",
-        ),
-        "missing_comparison_indicator": (
-            "indicator",
-            "is missing",
-            "give the indicator code, e.g. employment_rate_pct",
-        ),
-        "unknown_comparison_indicator": ("indicator", "is not an indicator of the comparison series", "{suggestion}"),
-        "missing_comparison_value": (
-            "value",
-            "is missing",
-            "give the rate, or remove the row (a value withheld by statistical secrecy is left out)",
-        ),
-        "comparison_value_out_of_range": (
-            "value",
-            "is out of range for its indicator",
-            "a rate in % lies from 0 to 100 (44 for 44 %, not 0,44), a rate per 1 000 from 0 to 1 000",
-        ),
-        "missing_comparison_source": (
-            "source",
-            "is missing",
-            "name the producer of the value, e.g. ONPV, INSEE recensement, France Travail",
-        ),
-        "duplicate_comparison": (
-            "territory",
-            "appears twice for this year and indicator in this file (first at line {first})",
-            "keep one row per territory, year and indicator",
-        ),
-    }
-)
-
-
-@dataclass(frozen=True)
-class ComparisonTerritory:
-    """A territory of the series: its code, French name, group (:data:`COMPARISON_GROUPS`), source.
-
-    ``declared``: False for a QPV of the MEL known from the reference list without a declaration.
-    """
-
-    code: str
-    name: str
-    group: str
-    source: str
-    caveats: str | None = None
-    declared: bool = True
-
-    @property
-    def role(self) -> GroupRole:
-        return COMPARISON_GROUPS[self.group].role
 
 
 @dataclass(frozen=True, eq=False)
@@ -342,197 +227,6 @@ class ComparisonData:
 
 
 # --------------------------------------------------------------------------------------------------
-# The declaration (territoires.yaml)
-
-
-def _parse_group(value: object) -> str:
-    """A code of :data:`COMPARISON_GROUPS`, its label or one of its French names (any case or accent)."""
-    if _blank(value):
-        raise ValueError("missing")
-    folded = _fold(str(value))
-    for code, group in COMPARISON_GROUPS.items():
-        if folded in (_fold(code), _fold(group.label), *group.aliases):
-            return code
-    raise ValueError("unknown group")
-
-
-def _suggest_group(value: object) -> str:
-    options = {_fold(code): code for code in COMPARISON_GROUPS}
-    for code, group in COMPARISON_GROUPS.items():
-        options.update({alias: code for alias in group.aliases})
-    close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
-    if close:
-        return f"did you mean '{options[close[0]]}'?"
-    return f"use one of {', '.join(COMPARISON_GROUPS)}"
-
-
-def _node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = None) -> dict[str, int]:
-    """Key path (``territories[2].group``) -> 1-based line of that key (of the item for a list item)."""
-    lines = {} if lines is None else lines
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = f"{path}.{key.value}" if path else str(key.value)
-            lines[child] = key.start_mark.line + 1
-            _node_lines(value, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _node_lines(item, f"{path}[{index}]", lines)
-    return lines
-
-
-def _read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
-    """The declaration's content and key lines, or a fatal problem (links, size, encoding, syntax, aliases)."""
-    content, node, problems = read_yaml(
-        path,
-        _MAX_YAML_BYTES,
-        "it declares territories, not their series: check it",
-        "start with 'territories:' and one entry per territory",
-    )
-    return (content, _node_lines(node), []) if not problems else (None, {}, problems)
-
-
-class _Declaration:
-    """Reads ``territoires.yaml``, collecting every problem before building the records."""
-
-    def __init__(self, path: Path, lines: dict[str, int], qpv_codes: frozenset[str]) -> None:
-        self.path = path
-        self.lines = lines
-        self.qpv_codes = qpv_codes
-        self.problems: list[Problem] = []
-
-    def problem(self, key: str, value: object, message: str, hint: str) -> None:
-        line = self.lines.get(key)
-        if line is None and "." in key:
-            line = self.lines.get(key.rsplit(".", 1)[0])
-        shown = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-        self.problems.append(Problem(self.path, line, key or None, shown, message, hint))
-
-    def unknown_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                hint = f"did you mean '{close[0]}'?" if close else f"known keys: {', '.join(allowed)}"
-                self.problem(f"{prefix}{key}", None, "unknown key", hint)
-
-    def text(self, data: Mapping[str, Any], key: str, prefix: str, hint: str) -> str | None:
-        value = data.get(key)
-        if value is None or (isinstance(value, str) and not value.strip()):
-            self.problem(f"{prefix}{key}" if key in data else prefix.rstrip("."), None, f"'{key}' is missing", hint)
-            return None
-        if not isinstance(value, str | int | float) or isinstance(value, bool):
-            self.problem(f"{prefix}{key}", None, f"'{key}' is not a text", hint)
-            return None
-        return str(value).strip()
-
-    def territory(self, item: object, index: int, seen: dict[str, int]) -> ComparisonTerritory | None:
-        prefix = f"territories[{index}]."
-        if not isinstance(item, Mapping):
-            self.problem(prefix[:-1], None, "is not a mapping", "write code:, name:, group: and source: under '- '")
-            return None
-        before = len(self.problems)
-        self.unknown_keys(item, _TERRITORY_KEYS, prefix)
-        code = self.text(item, "code", prefix, "give a code of letters, digits, _ or -, e.g. QPV_LYON")
-        if code is not None and not _CODE.fullmatch(code):
-            self.problem(
-                f"{prefix}code", code, "is not a valid code", "use 1 to 40 letters, digits, _ or -, e.g. QPV_LYON"
-            )
-            code = None
-        if code is not None:
-            code = code.upper()
-            if code in seen:
-                self.problem(
-                    f"{prefix}code",
-                    code,
-                    f"is declared twice (first at territories[{seen[code]}])",
-                    "declare each territory once",
-                )
-            seen.setdefault(code, index)
-        name = self.text(item, "name", prefix, "give the territory's French name, e.g. QPV de la Métropole de Lyon")
-        group_text = self.text(item, "group", prefix, f"use one of {', '.join(COMPARISON_GROUPS)}")
-        group = None
-        if group_text is not None:
-            try:
-                group = _parse_group(group_text)
-            except ValueError:
-                self.problem(
-                    f"{prefix}group", group_text, "is not a group of comparison territories", _suggest_group(group_text)
-                )
-        source = self.text(item, "source", prefix, "name where the figures come from, e.g. ONPV, INSEE recensement")
-        caveats = None
-        if not _blank(item.get("caveats")):  # optional: absent or blank means none
-            caveats = self.text(item, "caveats", prefix, "write the caveats as one text")
-        if code is not None and group is not None:
-            if group == "qpv_mel" and code not in self.qpv_codes:
-                self.problem(
-                    f"{prefix}group",
-                    group_text,
-                    f"is for the 26 QPV of the reference list, and {code} is not one of them",
-                    "use qpv_mel_ensemble for the 26 together, or the QPV's code (e.g. QN05972M)",
-                )
-            elif group != "qpv_mel" and code in self.qpv_codes:
-                self.problem(
-                    f"{prefix}group",
-                    group_text,
-                    f"does not fit {code}, a QPV of the MEL",
-                    "use qpv_mel for a QPV of the MEL (or leave it undeclared: the 26 are known)",
-                )
-        if len(self.problems) > before or None in (code, name, group, source):
-            return None
-        return ComparisonTerritory(code, name, group, source, caveats)  # type: ignore[arg-type]
-
-
-def _read_declaration(
-    path: Path, qpv_codes: frozenset[str]
-) -> tuple[list[ComparisonTerritory], bool, str | None, list[Problem], dict[str, int], bool]:
-    """Territories, synthetic flag, description, problems, line of each declared code, and whether it was read."""
-    content, lines, problems = _read_yaml(path)
-    if content is None:
-        return [], False, None, problems, {}, False
-    reader = _Declaration(path, lines, qpv_codes)
-    reader.unknown_keys(content, _TOP_KEYS, "")
-    synthetic = content.get("synthetic", False)
-    if not isinstance(synthetic, bool):
-        reader.problem("synthetic", synthetic, "is not true or false", "write synthetic: true or synthetic: false")
-        synthetic = False
-    description = content.get("description")
-    if description is not None and not isinstance(description, str):
-        reader.problem("description", None, "is not a text", "write the description as one text")
-        description = None
-    items = content.get("territories")
-    territories: list[ComparisonTerritory] = []
-    declared_lines: dict[str, int] = {}
-    if not isinstance(items, list) or not items:
-        reader.problem(
-            "territories" if "territories" in content else "",
-            None,
-            "'territories' must list the comparison territories",
-            "one entry per territory, each with code:, name:, group: and source:",
-        )
-    else:
-        seen: dict[str, int] = {}
-        groups: dict[str, list[int]] = {}
-        for index, item in enumerate(items):
-            territory = reader.territory(item, index, seen)
-            if territory is None:
-                continue
-            if territory.code in declared_lines:
-                continue  # a second declaration of a code: reported, the first one kept
-            groups.setdefault(territory.group, []).append(index)
-            if territory.group == "qpv_mel_ensemble" and len(groups[territory.group]) > 1:
-                reader.problem(
-                    f"territories[{index}].group",
-                    "qpv_mel_ensemble",
-                    f"is already the group of territories[{groups[territory.group][0]}]",
-                    "declare the 26 QPV of the MEL together once",
-                )
-                continue
-            territories.append(territory)
-            declared_lines[territory.code] = lines.get(f"territories[{index}]", 0)
-    return territories, synthetic, description, reader.problems, declared_lines, True
-
-
-# --------------------------------------------------------------------------------------------------
 # The series
 
 
@@ -550,13 +244,13 @@ def _parse_indicator(value: object) -> str:
     raise ValueError("unknown indicator")
 
 
-def _suggest_indicator(value: object) -> str:
+def _suggest_indicator(value: object) -> Phrase:
     options = {_fold(code): code for code in COMPARISON_INDICATORS}
     options.update({_fold(i.label): code for code, i in COMPARISON_INDICATORS.items()})
     close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
     if close:
-        return f"did you mean '{options[close[0]]}'?"
-    return f"use one of {', '.join(COMPARISON_INDICATORS)}"
+        return did_you_mean(options[close[0]])
+    return _one_of(COMPARISON_INDICATORS)
 
 
 def _parse_territory(value: object, codes: frozenset[str]) -> str:
@@ -598,26 +292,124 @@ def _schema(codes: frozenset[str], check_territories: bool) -> Schema:
     def not_duplicated(frame: pd.DataFrame) -> pd.Series:
         return ~_keys(frame, codes).duplicated(keep="first")
 
+    def present(key: str, message: Message) -> Check:
+        return Check(lambda v: not _blank(v), key, message, ignore_na=False)
+
     return Schema(
         {
             "territory": [
-                _check(lambda v: not _blank(v), "missing_comparison_territory", ignore_na=False),
-                _check(known_territory, "unknown_comparison_territory"),
+                present(
+                    "missing_comparison_territory",
+                    Message(
+                        "territory",
+                        "is missing",
+                        f"give the territory's code, as declared in {DECLARATION_FILE}",
+                        "cellule vide",
+                        f"indiquer le code du territoire, tel que déclaré dans {DECLARATION_FILE}",
+                    ),
+                ),
+                Check(
+                    known_territory,
+                    "unknown_comparison_territory",
+                    Message(
+                        "territory",
+                        "is not a declared comparison territory",
+                        "{suggestion}",
+                        "n'est pas un territoire de comparaison déclaré",
+                        "{suggestion}",
+                    ),
+                ),
             ],
-            "year": [_check(_is_year, "not_a_year", ignore_na=False), _check(in_years, "comparison_year_outside")],
+            "year": [
+                Check(_is_year, "not_a_year", NOT_A_YEAR, ignore_na=False),
+                Check(
+                    in_years,
+                    "comparison_year_outside",
+                    Message(
+                        "year",
+                        "is outside the comparison years",
+                        f"use a year from {COMPARISON_YEARS[0]} to {COMPARISON_YEARS[1]}",
+                        "est hors des années de comparaison",
+                        f"indiquer une année de {COMPARISON_YEARS[0]} à {COMPARISON_YEARS[1]}",
+                    ),
+                ),
+            ],
             "indicator": [
-                _check(lambda v: not _blank(v), "missing_comparison_indicator", ignore_na=False),
-                _check(lambda v: _blank(v) or _valid(_parse_indicator)(v), "unknown_comparison_indicator"),
+                present(
+                    "missing_comparison_indicator",
+                    Message(
+                        "indicator",
+                        "is missing",
+                        "give the indicator code, e.g. employment_rate_pct",
+                        "cellule vide",
+                        "indiquer le code de l'indicateur, par exemple employment_rate_pct",
+                    ),
+                ),
+                Check(
+                    lambda v: _blank(v) or _valid(_parse_indicator)(v),
+                    "unknown_comparison_indicator",
+                    Message(
+                        "indicator",
+                        "is not an indicator of the comparison series",
+                        "{suggestion}",
+                        "n'est pas un indicateur des séries de comparaison",
+                        "{suggestion}",
+                    ),
+                ),
             ],
             "value": [
-                _check(lambda v: not _blank(v), "missing_comparison_value", ignore_na=False),
-                _check(_is_number, "not_a_number"),
+                present(
+                    "missing_comparison_value",
+                    Message(
+                        "value",
+                        "is missing",
+                        "give the rate, or remove the row (a value withheld by statistical secrecy is left out)",
+                        "cellule vide",
+                        "indiquer le taux, ou supprimer la ligne (une valeur couverte par le secret statistique est "
+                        "omise)",
+                    ),
+                ),
+                Check(_is_number, "not_a_number", NOT_A_NUMBER),
             ],
-            "source": [_check(lambda v: not _blank(v), "missing_comparison_source", ignore_na=False)],
+            "source": [
+                present(
+                    "missing_comparison_source",
+                    Message(
+                        "source",
+                        "is missing",
+                        "name the producer of the value, e.g. ONPV, INSEE recensement, France Travail",
+                        "cellule vide",
+                        "nommer le producteur de la valeur, par exemple ONPV, INSEE recensement, France Travail",
+                    ),
+                )
+            ],
         },
         checks=[
-            _check(in_range, "comparison_value_out_of_range", element_wise=False),
-            _check(not_duplicated, "duplicate_comparison", element_wise=False),
+            Check(
+                in_range,
+                "comparison_value_out_of_range",
+                Message(
+                    "value",
+                    "is out of range for its indicator",
+                    "a rate in % lies from 0 to 100 (44 for 44 %, not 0,44), a rate per 1 000 from 0 to 1 000",
+                    "sort des bornes de son indicateur",
+                    "un taux en % va de 0 à 100 (44 pour 44 %, et non 0,44), un taux pour 1 000 de 0 à 1 000",
+                ),
+                element_wise=False,
+            ),
+            Check(
+                not_duplicated,
+                "duplicate_comparison",
+                Message(
+                    "territory",
+                    "appears twice for this year and indicator in this file (first at line {first})",
+                    "keep one row per territory, year and indicator",
+                    "figure deux fois pour cette année et cet indicateur dans ce fichier (première occurrence à la "
+                    "ligne {first})",
+                    "garder une ligne par territoire, année et indicateur",
+                ),
+                element_wise=False,
+            ),
         ],
     )
 
@@ -693,6 +485,9 @@ def load_comparison(dataset: Dataset, plan: Plan | None = None) -> tuple[Compari
                 None,
                 "is missing: the comparison territories are not declared",
                 "list each territory with code:, name:, group: and source: (see data/demo/comparison/territoires.yaml)",
+                message_fr="est absent : les territoires de comparaison ne sont pas déclarés",
+                hint_fr="lister chaque territoire avec code:, name:, group: et source: (voir "
+                "data/demo/comparison/territoires.yaml)",
             )
         )
     groups = {q.code: "qpv_mel" for q in qpv} | {t.code: t.group for t in declared}
@@ -700,12 +495,15 @@ def load_comparison(dataset: Dataset, plan: Plan | None = None) -> tuple[Compari
     names = {q.code: q.name for q in qpv} | {t.code: t.name for t in declared}
     schema = _schema(codes, check_territories=read)
 
-    def suggest(key: str, value: object) -> str:
+    def suggest(key: str, value: object) -> Phrase:
         if key == "unknown_comparison_territory":
             code = _closest_code(str(value).strip(), names)
             if code is not None:
-                return f"did you mean '{code}' ({names[code]})?"
-            return f"declare it in {DECLARATION_FILE}, or use a QPV code of data/reference/qpv_mel_2024.csv"
+                return did_you_mean(code, names[code])
+            return Phrase(
+                f"declare it in {DECLARATION_FILE}, or use a QPV code of data/reference/qpv_mel_2024.csv",
+                f"le déclarer dans {DECLARATION_FILE}, ou indiquer un code de QPV de data/reference/qpv_mel_2024.csv",
+            )
         return _suggest_indicator(value)
 
     def check(table: RawTable) -> list[Problem]:
@@ -715,7 +513,7 @@ def load_comparison(dataset: Dataset, plan: Plan | None = None) -> tuple[Compari
     problems += table_problems
     frames = [f.astype(_TYPES) for f in (_rows_known(t, codes, groups) for t in tables) if not f.empty]
     series = pd.concat(frames, ignore_index=True) if frames else _empty_series()
-    duplicates, conflicting = _cross_file_duplicates(series, _KEY, folder, "value")
+    duplicates, conflicting = _cross_file_duplicates(series, _KEY, folder, Phrase("value", "la valeur"))
     problems += duplicates
     if conflicting:
         keys = list(series[_KEY].itertuples(index=False, name=None))
@@ -731,6 +529,8 @@ def load_comparison(dataset: Dataset, plan: Plan | None = None) -> tuple[Compari
                     territory.code,
                     "is declared but no series file has a value for it",
                     "add its series to a file of the folder, or remove its declaration",
+                    message_fr="est déclaré, mais aucun fichier de séries n'a de valeur pour lui",
+                    hint_fr="ajouter ses séries à un fichier du dossier, ou supprimer sa déclaration",
                 )
             )
     undeclared = [

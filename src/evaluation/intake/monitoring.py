@@ -11,31 +11,24 @@ import pandas as pd
 
 from evaluation.config import PLAN_YEARS
 from evaluation.intake._cache import _remembered
-from evaluation.intake._common import (
-    _MESSAGES,
-    Check,
-    ColumnCache,
-    Limits,
-    Problem,
-    RawTable,
-    Schema,
-    TableSpec,
+from evaluation.intake.cells import (
     _blank,
-    _checked_tables,
-    _cross_file_duplicates,
     _fold,
     _is_number,
     _is_year,
     _non_negative,
     _number_or_nan,
     _parse_year,
-    _run_schema,
     _year_or_none,
     distinct_map,
     mapped,
     parse_number,
 )
-from evaluation.io import Dataset
+from evaluation.intake.folders import _checked_tables, _cross_file_duplicates
+from evaluation.intake.problems import Phrase, Problem
+from evaluation.intake.raw_tables import RawTable, TableSpec
+from evaluation.intake.schema import NOT_A_NUMBER, NOT_A_YEAR, Check, ColumnCache, Message, Schema, _run_schema
+from evaluation.io import Dataset, Limits
 from evaluation.referential.plan import Measure, Plan, normalize_engagement_id
 
 #: Canonical status values and the words partners use for them.
@@ -99,68 +92,13 @@ def _status_key(value: object) -> str | None:
     return "?"
 
 
-_MESSAGES.update(
-    {
-        "missing_indicator": (
-            "indicator_id",
-            "is missing",
-            "give the indicator code, e.g. 1.1 (see 'evaluation plan')",
-        ),
-        "unknown_indicator": ("indicator_id", "is not an indicator of the plan", "{suggestion}"),
-        "numerator_not_a_number": ("numerator", "is not a number", "use digits, e.g. 45"),
-        "denominator_not_a_number": ("denominator", "is not a number", "use digits, e.g. 120"),
-        "unknown_status": (
-            "status",
-            "is not a known status",
-            "use provisoire, estimé or définitif (provisional, estimated, final)",
-        ),
-        "negative_count": ("value", "is negative, and this indicator counts", "a count is 0 or more"),
-        "percentage_out_of_range": (
-            "value",
-            "is not a percentage between 0 and 100",
-            "give the percentage between 0 and 100, e.g. 15 for 15 % (or check the numerator and denominator)",
-        ),
-        "indicator_not_text": (
-            "indicator_id",
-            "is a number in the spreadsheet, not a code (5.10 would read 5.1)",
-            "format the cell as text and type the code again",
-        ),
-        "ratio_incomplete": (
-            "numerator",
-            "is given without its denominator (or the reverse) and without a value",
-            "give both numerator and denominator, or the value",
-        ),
-        "milestone_not_binary": (
-            "value",
-            "is not 0 or 1 for a milestone",
-            "write 1 the year the milestone was reached, 0 before",
-        ),
-        "qualitative_without_comment": (
-            "comment",
-            "is missing: the indicator is qualitative and a value was given",
-            "describe what was achieved in the comment column",
-        ),
-        "duplicate_row": (
-            "indicator_id",
-            "appears twice for this year in this file (first at line {first})",
-            "keep one row per indicator and year",
-        ),
-        "ratio_mismatch": (
-            "value",
-            "differs from 100 × numerator / denominator = {ratio}",
-            "correct the value, or leave it blank to compute it",
-        ),
-        "zero_denominator": ("denominator", "is zero or negative", "give the number of people the rate is computed on"),
-        "missing_engagement": ("engagement", "is missing", "give the sheet id, e.g. 5a (see 'evaluation plan')"),
-        "unknown_engagement": ("engagement", "is not a sheet of the plan", "{suggestion}"),
-        "negative_amount": ("amount_eur", "is negative", "give the amount spent, in euros, 0 or more"),
-        "amount_not_a_number": ("amount_eur", "is not a number", "use digits, decimal comma allowed, e.g. 70 000"),
-        "duplicate_spending": (
-            "engagement",
-            "appears twice for this year and funder in this file (first at line {first})",
-            "add the amounts into one row",
-        ),
-    }
+#: Shared by the two schemas of this module: their years are years of the plan.
+_YEAR_OUTSIDE_PLAN = Message(
+    "year",
+    "is outside the plan's horizon",
+    "use a year from 2018 to 2021",
+    "est hors de la période du plan",
+    "indiquer une année de 2018 à 2021",
 )
 
 
@@ -238,34 +176,185 @@ def _monitoring_schema(plan: Plan) -> Schema:
         with np.errstate(invalid="ignore"):
             return ~(numbers(frame, "denominator") <= 0)
 
-    def check(fn: Callable, key: str) -> Check:
-        return Check(fn, key, element_wise=False)
+    def check(fn: Callable, key: str, message: Message) -> Check:
+        return Check(fn, key, message, element_wise=False)
 
     counts, percentage = (Measure.COUNT, Measure.AMOUNT), (Measure.PERCENTAGE,)
     return Schema(
         {
             "indicator_id": [
-                Check(lambda v: not _blank(v), "missing_indicator", ignore_na=False),
-                Check(lambda v: _blank(v) or isinstance(v, str), "indicator_not_text"),
-                Check(lambda v: _blank(v) or str(v).strip() in indicators, "unknown_indicator"),
+                Check(
+                    lambda v: not _blank(v),
+                    "missing_indicator",
+                    Message(
+                        "indicator_id",
+                        "is missing",
+                        "give the indicator code, e.g. 1.1 (see 'evaluation plan')",
+                        "cellule vide",
+                        "indiquer le code de l'indicateur, par exemple 1.1 (voir « evaluation plan »)",
+                    ),
+                    ignore_na=False,
+                ),
+                Check(
+                    lambda v: _blank(v) or isinstance(v, str),
+                    "indicator_not_text",
+                    Message(
+                        "indicator_id",
+                        "is a number in the spreadsheet, not a code (5.10 would read 5.1)",
+                        "format the cell as text and type the code again",
+                        "est un nombre dans le tableur, pas un code (5.10 serait lu 5.1)",
+                        "mettre la cellule au format texte et saisir à nouveau le code",
+                    ),
+                ),
+                Check(
+                    lambda v: _blank(v) or str(v).strip() in indicators,
+                    "unknown_indicator",
+                    Message(
+                        "indicator_id",
+                        "is not an indicator of the plan",
+                        "{suggestion}",
+                        "n'est pas un indicateur du plan",
+                        "{suggestion}",
+                    ),
+                ),
             ],
             # ignore_na=False: an empty Excel cell (or a formula without a cached value) is None,
             # and the row would otherwise reach the typed table yearless.
-            "year": [Check(_is_year, "not_a_year", ignore_na=False), Check(_in_horizon, "year_outside_plan")],
-            "value": [Check(_is_number, "not_a_number")],
-            "numerator": [Check(_is_number, "numerator_not_a_number")],
-            "denominator": [Check(_is_number, "denominator_not_a_number")],
-            "status": [Check(lambda v: _status_key(v) != "?", "unknown_status")],
+            "year": [
+                Check(_is_year, "not_a_year", NOT_A_YEAR, ignore_na=False),
+                Check(_in_horizon, "year_outside_plan", _YEAR_OUTSIDE_PLAN),
+            ],
+            "value": [Check(_is_number, "not_a_number", NOT_A_NUMBER)],
+            "numerator": [
+                Check(
+                    _is_number,
+                    "numerator_not_a_number",
+                    Message(
+                        "numerator",
+                        "is not a number",
+                        "use digits, e.g. 45",
+                        "n'est pas un nombre",
+                        "écrire des chiffres, par exemple 45",
+                    ),
+                )
+            ],
+            "denominator": [
+                Check(
+                    _is_number,
+                    "denominator_not_a_number",
+                    Message(
+                        "denominator",
+                        "is not a number",
+                        "use digits, e.g. 120",
+                        "n'est pas un nombre",
+                        "écrire des chiffres, par exemple 120",
+                    ),
+                )
+            ],
+            "status": [
+                Check(
+                    lambda v: _status_key(v) != "?",
+                    "unknown_status",
+                    Message(
+                        "status",
+                        "is not a known status",
+                        "use provisoire, estimé or définitif (provisional, estimated, final)",
+                        "n'est pas un statut connu",
+                        "écrire provisoire, estimé ou définitif",
+                    ),
+                )
+            ],
         },
         checks=[
-            check(lambda f: value_ok(f, counts, lambda v: v >= 0), "negative_count"),
-            check(lambda f: value_ok(f, percentage, lambda v: (v >= 0) & (v <= 100)), "percentage_out_of_range"),
-            check(lambda f: value_ok(f, (Measure.MILESTONE,), lambda v: (v == 0) | (v == 1)), "milestone_not_binary"),
-            check(qualitative_commented, "qualitative_without_comment"),
-            check(ratio_complete, "ratio_incomplete"),
-            check(not_duplicated, "duplicate_row"),
-            check(positive_denominator, "zero_denominator"),
-            check(ratio_consistent, "ratio_mismatch"),
+            check(
+                lambda f: value_ok(f, counts, lambda v: v >= 0),
+                "negative_count",
+                Message(
+                    "value",
+                    "is negative, and this indicator counts",
+                    "a count is 0 or more",
+                    "est négatif, alors que l'indicateur est un comptage",
+                    "un comptage vaut 0 ou plus",
+                ),
+            ),
+            check(
+                lambda f: value_ok(f, percentage, lambda v: (v >= 0) & (v <= 100)),
+                "percentage_out_of_range",
+                Message(
+                    "value",
+                    "is not a percentage between 0 and 100",
+                    "give the percentage between 0 and 100, e.g. 15 for 15 % (or check the numerator and denominator)",
+                    "n'est pas un pourcentage compris entre 0 et 100",
+                    "indiquer le pourcentage entre 0 et 100, par exemple 15 pour 15 % (ou vérifier le numérateur et "
+                    "le dénominateur)",
+                ),
+            ),
+            check(
+                lambda f: value_ok(f, (Measure.MILESTONE,), lambda v: (v == 0) | (v == 1)),
+                "milestone_not_binary",
+                Message(
+                    "value",
+                    "is not 0 or 1 for a milestone",
+                    "write 1 the year the milestone was reached, 0 before",
+                    "ne vaut ni 0 ni 1 pour un jalon",
+                    "écrire 1 l'année où le jalon est atteint, 0 avant",
+                ),
+            ),
+            check(
+                qualitative_commented,
+                "qualitative_without_comment",
+                Message(
+                    "comment",
+                    "is missing: the indicator is qualitative and a value was given",
+                    "describe what was achieved in the comment column",
+                    "commentaire absent, alors que l'indicateur est qualitatif et qu'une valeur est donnée",
+                    "décrire ce qui a été réalisé dans la colonne des commentaires",
+                ),
+            ),
+            check(
+                ratio_complete,
+                "ratio_incomplete",
+                Message(
+                    "numerator",
+                    "is given without its denominator (or the reverse) and without a value",
+                    "give both numerator and denominator, or the value",
+                    "numérateur donné sans dénominateur (ou l'inverse), et sans valeur",
+                    "indiquer le numérateur et le dénominateur, ou la valeur",
+                ),
+            ),
+            check(
+                not_duplicated,
+                "duplicate_row",
+                Message(
+                    "indicator_id",
+                    "appears twice for this year in this file (first at line {first})",
+                    "keep one row per indicator and year",
+                    "figure deux fois pour cette année dans ce fichier (première occurrence à la ligne {first})",
+                    "garder une ligne par indicateur et par année",
+                ),
+            ),
+            check(
+                positive_denominator,
+                "zero_denominator",
+                Message(
+                    "denominator",
+                    "is zero or negative",
+                    "give the number of people the rate is computed on",
+                    "est nul ou négatif",
+                    "indiquer le nombre de personnes sur lequel le taux est calculé",
+                ),
+            ),
+            check(
+                ratio_consistent,
+                "ratio_mismatch",
+                Message(
+                    "value",
+                    "differs from 100 × numerator / denominator = {ratio}",
+                    "correct the value, or leave it blank to compute it",
+                    "diffère de 100 × numérateur / dénominateur = {ratio}",
+                    "corriger la valeur, ou la laisser vide pour qu'elle soit calculée",
+                ),
+            ),
         ],
     )
 
@@ -279,13 +368,73 @@ def _spending_schema(plan: Plan) -> Schema:
     return Schema(
         {
             "engagement": [
-                Check(lambda v: not _blank(v), "missing_engagement", ignore_na=False),
-                Check(known, "unknown_engagement"),
+                Check(
+                    lambda v: not _blank(v),
+                    "missing_engagement",
+                    Message(
+                        "engagement",
+                        "is missing",
+                        "give the sheet id, e.g. 5a (see 'evaluation plan')",
+                        "cellule vide",
+                        "indiquer le numéro de la fiche, par exemple 5a (voir « evaluation plan »)",
+                    ),
+                    ignore_na=False,
+                ),
+                Check(
+                    known,
+                    "unknown_engagement",
+                    Message(
+                        "engagement",
+                        "is not a sheet of the plan",
+                        "{suggestion}",
+                        "n'est pas une fiche du plan",
+                        "{suggestion}",
+                    ),
+                ),
             ],
-            "year": [Check(_is_year, "not_a_year", ignore_na=False), Check(_in_horizon, "year_outside_plan")],
-            "amount_eur": [Check(_is_number, "amount_not_a_number"), Check(_non_negative, "negative_amount")],
+            "year": [
+                Check(_is_year, "not_a_year", NOT_A_YEAR, ignore_na=False),
+                Check(_in_horizon, "year_outside_plan", _YEAR_OUTSIDE_PLAN),
+            ],
+            "amount_eur": [
+                Check(
+                    _is_number,
+                    "amount_not_a_number",
+                    Message(
+                        "amount_eur",
+                        "is not a number",
+                        "use digits, decimal comma allowed, e.g. 70 000",
+                        "n'est pas un nombre",
+                        "écrire des chiffres, virgule décimale admise, par exemple 70 000",
+                    ),
+                ),
+                Check(
+                    _non_negative,
+                    "negative_amount",
+                    Message(
+                        "amount_eur",
+                        "is negative",
+                        "give the amount spent, in euros, 0 or more",
+                        "est négatif",
+                        "indiquer le montant dépensé, en euros, 0 ou plus",
+                    ),
+                ),
+            ],
         },
-        checks=[Check(lambda f: ~_spending_keys(f).duplicated(keep="first").to_numpy(), "duplicate_spending", False)],
+        checks=[
+            Check(
+                lambda f: ~_spending_keys(f).duplicated(keep="first").to_numpy(),
+                "duplicate_spending",
+                Message(
+                    "engagement",
+                    "appears twice for this year and funder in this file (first at line {first})",
+                    "add the amounts into one row",
+                    "figure deux fois pour cette année et ce financeur dans ce fichier (première occurrence à la ligne {first})",
+                    "additionner les montants sur une seule ligne",
+                ),
+                element_wise=False,
+            )
+        ],
     )
 
 
@@ -366,11 +515,11 @@ def _load(folder: Path, spec: TableSpec, plan: Plan, limits: Limits | None) -> t
     )
     frames = [_monitoring_rows(t, plan) if spec.kind == "monitoring" else _spending_rows(t) for t in tables]
     columns = MONITORING_COLUMNS if spec.kind == "monitoring" else SPENDING_COLUMNS
-    frame = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=columns)
+    kept = [f for f in frames if len(f)] or frames[:1]  # an empty file's frame has no say in the dtypes
+    frame = pd.concat(kept, ignore_index=True) if kept else pd.DataFrame(columns=columns)
     keys = ["indicator_id", "year"] if spec.kind == "monitoring" else ["engagement", "year", "funder"]
-    duplicates, conflicting = _cross_file_duplicates(
-        frame, keys, folder, "value" if spec.kind == "monitoring" else "amount"
-    )
+    what = Phrase("value", "la valeur") if spec.kind == "monitoring" else Phrase("amount", "le montant")
+    duplicates, conflicting = _cross_file_duplicates(frame, keys, folder, what)
     problems += duplicates
     if conflicting:
         row_keys = [tuple("" if pd.isna(v) else v for v in row) for row in frame[keys].itertuples(index=False)]

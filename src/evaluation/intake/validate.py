@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import difflib
 
-from evaluation.intake._common import Problem, _files
 from evaluation.intake.barometer import load_barometer
 from evaluation.intake.cohorts import load_cohorts
 from evaluation.intake.comparison import DECLARATION_FILE, load_comparison
+from evaluation.intake.folders import _files
 from evaluation.intake.monitoring import load_monitoring, load_spending
-from evaluation.intake.surveys import _description_files, load_surveys
+from evaluation.intake.problems import Phrase, Problem, did_you_mean
+from evaluation.intake.survey_descriptions import _description_files
+from evaluation.intake.surveys import load_surveys
 from evaluation.io import Dataset
 from evaluation.referential.plan import Plan
 
@@ -20,16 +22,39 @@ INPUT_FOLDERS = ("monitoring", "spending", "barometer", "cohorts", "surveys", "c
 def _folder_problems(dataset: Dataset) -> list[Problem]:
     """A misspelt folder would otherwise be skipped in silence."""
     problems = []
+    listed = ", ".join(INPUT_FOLDERS)
     folders = [p for p in dataset.path.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))]
     for folder in folders:
         if folder.name not in INPUT_FOLDERS:
             close = difflib.get_close_matches(folder.name, INPUT_FOLDERS, n=1)
-            hint = f"did you mean '{close[0]}'?" if close else f"the input folders are {', '.join(INPUT_FOLDERS)}"
-            problems.append(Problem(folder, None, None, None, "is not an input folder: its files are not read", hint))
+            hint = (
+                did_you_mean(close[0])
+                if close
+                else Phrase(f"the input folders are {listed}", f"les dossiers d'entrée sont {listed}")
+            )
+            problems.append(
+                Problem(
+                    folder,
+                    None,
+                    None,
+                    None,
+                    "is not an input folder: its files are not read",
+                    hint.en,
+                    message_fr="n'est pas un dossier d'entrée : ses fichiers ne sont pas lus",
+                    hint_fr=hint.fr,
+                )
+            )
     if not any(f.name in INPUT_FOLDERS for f in folders):
         problems.append(
             Problem(
-                dataset.path, None, None, None, "holds no input folder", f"put the files in {', '.join(INPUT_FOLDERS)}/"
+                dataset.path,
+                None,
+                None,
+                None,
+                "holds no input folder",
+                f"put the files in {listed}/",
+                message_fr="ne contient aucun dossier d'entrée",
+                hint_fr=f"mettre les fichiers dans les dossiers {listed}",
             )
         )
     return problems

@@ -8,7 +8,6 @@ import html
 import io
 import textwrap
 from collections.abc import Iterable, Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from matplotlib.figure import Figure
@@ -16,7 +15,6 @@ from matplotlib.figure import Figure
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
-from evaluation.errors import _display_path
 from evaluation.formatting import (
     NBSP,
     format_count,
@@ -181,12 +179,15 @@ def enumerate_fr(items: Sequence[str]) -> str:
 
 
 def data_problems_block(problems: Iterable[Problem], dataset: Dataset | None = None) -> Html:
-    """A warning when rows of the data files were left out; nothing otherwise. Paths relative to the data folder."""
+    """A warning when rows of the data files were left out; nothing otherwise.
+
+    The first five problems are listed in French (:meth:`Problem.french`), their files named
+    relative to the data folder (no local path in a report)."""
     problems = list(problems)
     if not problems:
         return Html("", "aucun problème de données")
     root = dataset.path if dataset is not None else None
-    shown = "".join(f"<li>{html.escape(_problem_text(p, root))}</li>" for p in problems[:5])
+    shown = "".join(f"<li>{html.escape(p.french(root))}</li>" for p in problems[:5])
     others = len(problems) - 5
     more = f"<li>… et {format_count(others, 'autre')}</li>" if others > 0 else ""
     return Html(
@@ -194,15 +195,3 @@ def data_problems_block(problems: Iterable[Problem], dataset: Dataset | None = N
         f"les lignes concernées sont écartées de ce rapport.<ul>{shown}{more}</ul></div>",
         "problèmes de données",
     )
-
-
-def _problem_text(problem: Problem, root: Path | None) -> str:
-    """The problem's message with its file named relative to the data folder (no local paths in reports)."""
-    text = str(problem)
-    if root is not None:
-        try:
-            relative = problem.path.resolve().relative_to(root.resolve()).as_posix()
-        except ValueError:
-            relative = problem.path.name
-        text = text.replace(_display_path(problem.path), relative, 1)
-    return text

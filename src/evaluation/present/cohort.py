@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from evaluation import cache
 from evaluation.errors import UsageError
 from evaluation.formatting import format_count, format_number, format_pct, html_table
 from evaluation.intake import Problem, load_cohorts
-from evaluation.intake._cache import folder_state
+from evaluation.intake._cache import folder_state, plan_digest
 from evaluation.io import Dataset
 from evaluation.present.blocks import CHART_WIDTH_IN, MIN_FONT_PT, Chart, Html, chars_per_line, wrap
 from evaluation.present.parameters import (
@@ -106,28 +107,37 @@ def _programme_title(plan: Plan, programme: str, *, long: bool = False) -> str:
     return f"Engagement {sheet.number} : {sheet.title}" if long else f"{sheet.number} – {sheet.title}"
 
 
-#: Releases built in this process, by (plan, state of the cohort files, year, rule): a kernel that runs
-#: the year's six cohort reports protects the release once (about 2 s), not six times.
-#: The entry keeps a reference to the plan, so that its ``id`` in the key cannot be reused while it lives.
-_RELEASES: dict[tuple[object, ...], tuple[cr.CohortRelease, tuple[Problem, ...], Plan]] = {}
-
-
 def load_release(plan: Plan, dataset: Dataset, year: int, rule: str = "") -> tuple[cr.CohortRelease, list[Problem]]:
-    """The year's release from the data directory's cohort files (rows with a problem left out)."""
+    """The year's release from the data directory's cohort files (rows with a problem left out).
+
+    Built once per plan, state of the cohort files, year and rule, in the package's cache
+    (:mod:`evaluation.cache`): a kernel that runs the year's six cohort reports protects the release
+    once (about 2 s), not six times; within ``evaluation run`` the run and its kernels share it (the
+    release is aggregate and protected, no person-level record), and wait for whichever process
+    builds it first. A UsageError when no one is in the files.
+    """
     chosen = dc.get_rule(rule or dataset.disclosure or dc.DEFAULT_RULE)
     state = folder_state(dataset.path / "cohorts")
-    key = (id(plan), str(dataset.path), state, year, chosen)
-    if state is not None and key in _RELEASES:
-        release, problems, _plan = _RELEASES[key]
+
+    def build() -> tuple[cr.CohortRelease, tuple[Problem, ...]]:
+        cohort, problems = load_cohorts(dataset, plan)
+        if cohort.empty:
+            raise UsageError(f"no cohort record in {dataset.path / 'cohorts'} (add the beneficiaries' files there)")
+        return cr.build_release(plan, cohort, year, chosen), tuple(problems)
+
+    if state is None:  # a file cannot be read: the intake reports it, nothing is kept
+        release, problems = build()
         return release, list(problems)
-    cohort, problems = load_cohorts(dataset, plan)
-    if cohort.empty:
-        raise UsageError(f"no cohort record in {dataset.path / 'cohorts'} (add the beneficiaries' files there)")
-    release = cr.build_release(plan, cohort, year, chosen)
-    if state is not None:
-        _RELEASES.clear()  # one release at a time: it holds no person-level data, but memory is shared
-        _RELEASES[key] = (release, tuple(problems), plan)
-    return release, problems
+    where = str(dataset.path.resolve())
+    digest = plan_digest(plan)
+    release, problems = cache.remember(
+        ("cohort-release", id(plan), where, state, year, chosen),
+        build,
+        keep=(plan,),
+        shared_key=None if digest is None else ("cohort-release", digest, where, state, year, chosen),
+        wait=True,
+    )
+    return release, list(problems)
 
 
 def cohort_context(programme: str = "all", year: int = 2021, data_dir: str = "", rule: str = "") -> CohortContext:

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    pass
-
+from evaluation import cache
 from evaluation.errors import UsageError
 from evaluation.intake import Problem, load_comparison
-from evaluation.intake._common import _fold
+from evaluation.intake.cells import _fold
 from evaluation.intake.comparison import (
     COMPARISON_FOLDER,
     COMPARISON_INDICATORS,
@@ -141,8 +139,22 @@ def impact_publication(
     present = set(data.series["indicator"])
     wanted = list(COMPARISON_INDICATORS) if indicators is None else [check_indicator(i) for i in indicators]
     chosen = [i for i in wanted if i in present]  # an indicator without any value has no result
-    results = {i: _indicator_impact(data, i, year, tuple(methods)) for i in chosen} if data.present else {}
+    results = {i: _remembered_impact(data, i, year, tuple(methods)) for i in chosen} if data.present else {}
     return ImpactPublication(dataset, year, data, tuple(problems), MappingProxyType(results))
+
+
+def _remembered_impact(data: ComparisonData, indicator: str, year: int, methods: tuple[str, ...]) -> IndicatorImpact:
+    """:func:`_indicator_impact`, computed once per content of the comparison data (:mod:`evaluation.cache`).
+
+    The placebos of the synthetic control take seconds: the yearly report, the 2021 synthesis and the
+    exported tables of a run need the same estimates, and the processes of ``evaluation run`` share
+    them (estimates on aggregate series: nothing about a person), waiting for whichever computes first.
+    """
+    digest = hashlib.sha256(repr(data.territories).encode())
+    digest.update(pd.util.hash_pandas_object(data.series, index=False).to_numpy().tobytes())
+    digest.update(repr(tuple(data.series.columns)).encode())
+    key = ("impact", digest.hexdigest(), indicator, year, methods)
+    return cache.remember(key, lambda: _indicator_impact(data, indicator, year, methods), shared_key=key, wait=True)
 
 
 def _years_text(years: Sequence[int]) -> str:

@@ -190,21 +190,17 @@ def build_tables(plan: Plan, dataset: Dataset, year: int) -> YearTables:
 
 
 def _cohort_release(plan: Plan, dataset: Dataset, year: int):  # noqa: ANN202 - CohortRelease, imported lazily
-    """The year's cohort release (the one the cohort reports render), or None without cohort files."""
+    """The year's cohort release (the very object the cohort reports render), or None without cohort files."""
     from evaluation.errors import UsageError
-    from evaluation.intake import load_cohorts
-    from evaluation.publish.cohort_release import build_release
-    from evaluation.stats.disclosure import DEFAULT_RULE, get_rule
+    from evaluation.present.cohort import load_release
 
     if not (dataset.path / "cohorts").is_dir():
         return None
-    cohort, _problems = load_cohorts(dataset, plan)
-    if cohort.empty:
-        return None
     try:
-        return build_release(plan, cohort, year, get_rule(dataset.disclosure or DEFAULT_RULE))
-    except UsageError:  # nobody entered by the end of the year
+        release, _problems = load_release(plan, dataset, year)
+    except UsageError:  # no cohort record, or nobody entered by the end of the year
         return None
+    return release
 
 
 # --------------------------------------------------------------------------------------------------

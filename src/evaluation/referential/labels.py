@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable
 
 from evaluation.formatting import NBSP, format_date, format_eur, format_number, format_pct, plural
-from evaluation.referential.plan import Cumulation, Direction, Indicator, Measure
+from evaluation.referential.plan_records import Cumulation, Direction, Indicator, Measure
 
 __all__ = [
     "MEASURE_FR",

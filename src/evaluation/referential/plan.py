@@ -6,30 +6,52 @@ problem raises :class:`~evaluation.errors.PlanError` naming the file, the line a
 
 Figures are encoded as the plan writes them, never corrected; :mod:`evaluation.referential.audit` reports the
 plan's internal discrepancies.
+
+This module is the schema of those files and the loader; the records live in
+:mod:`evaluation.referential.plan_records` and the line-aware YAML reader in
+:mod:`evaluation.referential.plan_yaml`. Every record name is re-exported here.
 """
 
 from __future__ import annotations
 
-import difflib
-import functools
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
-from enum import Enum, StrEnum
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
 
-import yaml
-
+from evaluation import cache
 from evaluation.config import PLAN_DIR, PLAN_YEARS
-from evaluation.errors import PlanError, UsageError
+from evaluation.errors import PlanError
+from evaluation.referential.plan_records import (
+    ArithmeticClaim,
+    Baseline,
+    Budget,
+    Cofinancing,
+    CohortOutcome,
+    Cumulation,
+    Direction,
+    Engagement,
+    Envelope,
+    Indicator,
+    ListedEngagement,
+    Measure,
+    MelTotal,
+    Milestone,
+    Plan,
+    Priority,
+    Section,
+    Target,
+    TocEntry,
+    Transversal,
+    normalize_engagement_id,
+)
+from evaluation.referential.plan_yaml import _read_yaml, _Reader
 
 __all__ = [
     "Measure",
     "Direction",
     "Cumulation",
     "Section",
+    "CohortOutcome",
     "Baseline",
     "Target",
     "Indicator",
@@ -48,557 +70,6 @@ __all__ = [
     "load_plan",
     "normalize_engagement_id",
 ]
-
-
-class Measure(StrEnum):
-    """What kind of quantity an indicator is."""
-
-    COUNT = "count"
-    PERCENTAGE = "percentage"
-    AMOUNT = "amount"
-    MILESTONE = "milestone"
-    QUALITATIVE = "qualitative"
-
-
-class Direction(StrEnum):
-    """Which way is better."""
-
-    INCREASE = "increase"
-    DECREASE = "decrease"
-    MAINTAIN = "maintain"
-
-
-class Cumulation(StrEnum):
-    """How yearly values relate to the target.
-
-    ``cumulative``: the target is a total to date (sum of the yearly values); ``per_year``: each year
-    must reach the target; ``level``: the value observed at a date (a rate, a stock).
-    """
-
-    CUMULATIVE = "cumulative"
-    PER_YEAR = "per_year"
-    LEVEL = "level"
-
-
-class Section(StrEnum):
-    """The part of the sheet an indicator was read from."""
-
-    RESULTS = "results"
-    OBJECTIVES = "objectives"
-    CALENDAR = "calendar"
-    PUBLIC = "public"
-    CONTEXT = "context"
-
-
-@dataclass(frozen=True)
-class Baseline:
-    """Starting value the plan gives ("passer de 300 à 400"); ``year`` is None when not stated."""
-
-    value: float
-    year: int | None
-
-
-@dataclass(frozen=True)
-class Target:
-    """Target value (or ``min``-``max`` range) and its deadline year.
-
-    ``year_stated`` is False when the plan gives no deadline and the plan's horizon (2021) is used,
-    or when the year was inferred from context. ``date`` is the ISO date of a milestone.
-    ``value`` and the range are all None for qualitative expectations and for counts the plan lists
-    without a figure.
-    """
-
-    year: int
-    year_stated: bool
-    value: float | None = None
-    min: float | None = None
-    max: float | None = None
-    date: str | None = None
-
-    @property
-    def is_range(self) -> bool:
-        return self.min is not None or self.max is not None
-
-    @property
-    def is_quantified(self) -> bool:
-        return self.value is not None or self.is_range
-
-
-@dataclass(frozen=True)
-class Indicator:
-    """One expected result of a sheet."""
-
-    id: str
-    engagement: str
-    label: str
-    unit: str | None
-    measure: Measure
-    direction: Direction
-    cumulation: Cumulation
-    baseline: Baseline | None
-    target: Target
-    section: Section
-    source: str
-    note: str | None = None
-
-    @property
-    def is_quantitative(self) -> bool:
-        """Counts, percentages and amounts with a target figure."""
-        return self.measure in _QUANTITATIVE and self.target.is_quantified
-
-
-_QUANTITATIVE = (Measure.COUNT, Measure.PERCENTAGE, Measure.AMOUNT)
-
-
-@dataclass(frozen=True)
-class Milestone:
-    """A dated step of the sheet's calendar (ISO partial dates: YYYY, YYYY-MM or YYYY-MM-DD)."""
-
-    date: str | None
-    end: str | None
-    label: str
-    source: str
-
-
-@dataclass(frozen=True)
-class Cofinancing:
-    """A co-financer other than the MEL, with an amount and/or a share when the plan gives them."""
-
-    funder: str
-    amount_eur: float | None
-    share_pct: float | None
-    source: str
-
-
-@dataclass(frozen=True)
-class Envelope:
-    """A stated amount that is not yearly financing (e.g. an envelope, a valued contribution)."""
-
-    label: str
-    amount_eur: float
-    source: str
-
-
-@dataclass(frozen=True)
-class MelTotal:
-    """The MEL's share stated as a total (amount and/or share of the cost)."""
-
-    amount_eur: float | None
-    share_pct: float | None
-    source: str
-
-
-@dataclass(frozen=True)
-class Budget:
-    """The sheet's "Volet financier" as written."""
-
-    total_cost_eur: float | None
-    total_cost_source: str | None
-    mel_financing_eur: Mapping[int, float | None]
-    mel_financing_source: str | None
-    mel_financing_label: str | None
-    mel_total: MelTotal | None
-    cofinancing: tuple[Cofinancing, ...]
-    envelopes: tuple[Envelope, ...]
-    notes: tuple[str, ...]
-
-    @property
-    def mel_financing_sum(self) -> float | None:
-        """Sum of the yearly MEL financing, None when the plan gives no yearly figure."""
-        values = [v for v in self.mel_financing_eur.values() if v is not None]
-        return float(sum(values)) if values else None
-
-
-@dataclass(frozen=True)
-class Engagement:
-    """One action sheet (an engagement, a sub-sheet such as 5-A, or a transversal sheet)."""
-
-    id: str
-    number: str | None
-    title: str
-    priority: str | None
-    parent: str | None
-    objectives: tuple[str, ...]
-    target_public: tuple[str, ...]
-    territories: tuple[str, ...]
-    pilot: str | None
-    partners: tuple[str, ...]
-    milestones: tuple[Milestone, ...]
-    budget: Budget
-    indicators: tuple[Indicator, ...]
-    path: Path = field(compare=False, repr=False)
-
-    @property
-    def is_numbered(self) -> bool:
-        """True for the 17 numbered engagements (not 4a, 5-A.., nor the transversal sheets)."""
-        return self.id.isdigit()
-
-
-@dataclass(frozen=True)
-class ListedEngagement:
-    """A name in a priority's list of engagements, with the sheet it designates (``ref``)."""
-
-    ref: str
-    title: str
-
-
-@dataclass(frozen=True)
-class Priority:
-    """A priority of the plan, with the wording each part of the document uses for it."""
-
-    id: str
-    title: str
-    toc_title: str
-    intro_rank: int
-    intro_title: str
-    announced_engagements: int
-    listed_engagements: tuple[ListedEngagement, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class Transversal:
-    """The closing section "Gouvernance et Evaluation", outside the six priorities."""
-
-    title: str
-    announced_engagements: int
-    listed_engagements: tuple[ListedEngagement, ...]
-    source: str
-
-
-@dataclass(frozen=True)
-class TocEntry:
-    """A line of the table of contents; ``ref`` is a sheet id, a priority id or a section key."""
-
-    ref: str
-    page: int
-    title: str
-    body_title: str | None = None
-
-
-@dataclass(frozen=True)
-class ArithmeticClaim:
-    """A figure the text states together with its parts: ``stated == sum(terms)`` is expected.
-
-    ``stated`` is a number, or a reference ``"sheet:<id>:mel_financing_sum"`` to a derived figure.
-    """
-
-    id: str
-    engagement: str | None
-    label: str
-    stated: float | str
-    terms: tuple[float, ...]
-    tolerance: float
-    source: str
-    severity: str = "error"
-
-
-@dataclass(frozen=True)
-class Plan:
-    """The whole referential."""
-
-    title: str
-    period: tuple[int, int]
-    headline: Mapping[str, Any]
-    announced: Mapping[str, tuple[int, str]]
-    priorities: tuple[Priority, ...]
-    transversal: Transversal
-    toc: tuple[TocEntry, ...]
-    arithmetic: tuple[ArithmeticClaim, ...]
-    engagements: tuple[Engagement, ...]
-    path: Path = field(compare=False, repr=False)
-
-    def engagement(self, engagement_id: str) -> Engagement:
-        """The sheet with this id; accepts the printed forms ("5-A", "Engagement 12").
-
-        Raises :class:`UsageError` naming the closest ids when it is unknown.
-        """
-        wanted = normalize_engagement_id(engagement_id)
-        for sheet in self.engagements:
-            if sheet.id == wanted:
-                return sheet
-        ids = [s.id for s in self.engagements]
-        close = sorted(difflib.get_close_matches(wanted, ids, n=4, cutoff=0.3), key=ids.index)
-        hint = f"did you mean {', '.join(close)}?" if close else "known ids: " + ", ".join(ids)
-        raise UsageError(f"unknown engagement id {engagement_id!r} ({hint})")
-
-    def priority(self, priority_id: str) -> Priority:
-        for priority in self.priorities:
-            if priority.id == priority_id:
-                return priority
-        raise UsageError(f"unknown priority id {priority_id!r} (known: P1..P{len(self.priorities)})")
-
-    def engagements_of(self, priority_id: str) -> tuple[Engagement, ...]:
-        return tuple(s for s in self.engagements if s.priority == priority_id)
-
-    def indicators(self) -> Iterator[Indicator]:
-        for sheet in self.engagements:
-            yield from sheet.indicators
-
-    def to_dict(self) -> dict[str, Any]:
-        """The JSON shape of ``evaluation plan --format json`` (kept stable for other tools)."""
-        return {
-            "title": self.title,
-            "period": {"start": self.period[0], "end": self.period[1]},
-            "priorities": [{"id": p.id, "title": p.title} for p in self.priorities],
-            "engagements": [_engagement_dict(s) for s in self.engagements],
-        }
-
-
-def normalize_engagement_id(text: str) -> str:
-    """Canonical id from a printed form: ``"5-A"`` -> ``"5a"``, ``"Engagement 12"`` -> ``"12"``."""
-    value = str(text).strip().lower()
-    value = re.sub(r"^engagement\s*", "", value)
-    value = value.replace("é", "e")
-    return re.sub(r"[\s\-–_]", "", value)
-
-
-# --------------------------------------------------------------------------------------------------
-# Serialisation
-
-
-def _number(value: float | None) -> float | int | None:
-    if value is None:
-        return None
-    return int(value) if float(value).is_integer() else float(value)
-
-
-def _engagement_dict(sheet: Engagement) -> dict[str, Any]:
-    budget = sheet.budget
-    return {
-        "id": sheet.id,
-        "number": sheet.number,
-        "title": sheet.title,
-        "priority": sheet.priority,
-        "parent": sheet.parent,
-        "objectives": list(sheet.objectives),
-        "target_public": list(sheet.target_public),
-        "territories": list(sheet.territories),
-        "pilot": sheet.pilot,
-        "partners": list(sheet.partners),
-        "milestones": [{"date": m.date, "end": m.end, "label": m.label, "source": m.source} for m in sheet.milestones],
-        "total_cost_eur": _number(budget.total_cost_eur),
-        "mel_financing_eur": {str(y): _number(v) for y, v in budget.mel_financing_eur.items()},
-        "mel_total": None
-        if budget.mel_total is None
-        else {
-            "amount_eur": _number(budget.mel_total.amount_eur),
-            "share_pct": _number(budget.mel_total.share_pct),
-        },
-        "cofinancing": [
-            {
-                "funder": c.funder,
-                "amount_eur": _number(c.amount_eur),
-                "share_pct": _number(c.share_pct),
-                "source": c.source,
-            }
-            for c in budget.cofinancing
-        ],
-        "envelopes": [
-            {"label": e.label, "amount_eur": _number(e.amount_eur), "source": e.source} for e in budget.envelopes
-        ],
-        "indicators": [_indicator_dict(i) for i in sheet.indicators],
-    }
-
-
-def _indicator_dict(ind: Indicator) -> dict[str, Any]:
-    target: dict[str, Any]
-    if ind.target.is_range:
-        target = {"min": _number(ind.target.min), "max": _number(ind.target.max)}
-    else:
-        target = {"value": _number(ind.target.value)}
-    target["year"] = ind.target.year
-    target["year_stated"] = ind.target.year_stated
-    if ind.target.date is not None:
-        target["date"] = ind.target.date
-    return {
-        "id": ind.id,
-        "label": ind.label,
-        "unit": ind.unit,
-        "measure": ind.measure.value,
-        "direction": ind.direction.value,
-        "cumulation": ind.cumulation.value,
-        "baseline": None if ind.baseline is None else {"value": _number(ind.baseline.value), "year": ind.baseline.year},
-        "target": target,
-        "section": ind.section.value,
-        "source": ind.source,
-        "note": ind.note,
-    }
-
-
-# --------------------------------------------------------------------------------------------------
-# Loading and validation
-
-
-class _LineLoader(yaml.SafeLoader):
-    """SafeLoader whose mappings remember the line of each key (for error messages)."""
-
-
-class _Node(dict):
-    """A YAML mapping with ``lines[key]`` (1-based) and its own ``line``."""
-
-    line: int
-    lines: dict[str, int]
-
-
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Node:
-    mapping = _Node(loader.construct_mapping(node, deep=True))
-    mapping.line = node.start_mark.line + 1
-    mapping.lines = {}
-    for key_node, _value in node.value:
-        key = loader.construct_object(key_node, deep=True)
-        mapping.lines[key] = key_node.start_mark.line + 1
-    return mapping
-
-
-_LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-_DATE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")
-_MISSING = object()
-
-
-class _Reader:
-    """Typed access to one YAML mapping, raising :class:`PlanError` with file, line and field."""
-
-    def __init__(self, node: Any, path: Path, where: str, line: int | None = None) -> None:
-        self.path = path
-        self.where = where
-        if not isinstance(node, dict):
-            raise PlanError(
-                f"expected a mapping, found {type(node).__name__}",
-                path=path,
-                line=line,
-                column=where or None,
-                value=node,
-                hint="check the indentation against data/plan/README.md",
-            )
-        self.node = node
-
-    def only(self, *allowed: str) -> _Reader:
-        """Reject keys the schema does not know (a typo would otherwise be silently ignored)."""
-        for key in self.node:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1)
-                hint = f"did you mean '{close[0]}'?" if close else f"known fields: {', '.join(allowed)}"
-                raise self.fail(str(key), "unknown field", key, hint)
-        return self
-
-    def _field(self, key: str) -> str:
-        return f"{self.where}.{key}" if self.where else key
-
-    def _line(self, key: str) -> int | None:
-        lines = getattr(self.node, "lines", {})
-        return lines.get(key, getattr(self.node, "line", None))
-
-    def fail(self, key: str, message: str, value: object = None, hint: str | None = None) -> PlanError:
-        return PlanError(message, path=self.path, line=self._line(key), column=self._field(key), value=value, hint=hint)
-
-    def get(self, key: str, default: object = _MISSING) -> Any:
-        if key not in self.node:
-            if default is _MISSING:
-                raise PlanError(
-                    "required field is missing",
-                    path=self.path,
-                    line=getattr(self.node, "line", None),
-                    column=self._field(key),
-                    hint="see the schema in data/plan/README.md",
-                )
-            return default
-        return self.node[key]
-
-    def text(self, key: str, *, optional: bool = False) -> str | None:
-        value = self.get(key, None if optional else _MISSING)
-        if value is None and optional:
-            return None
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, f"expected non-empty text, found {value!r}", value, "quote it in double quotes")
-        return value
-
-    def texts(self, key: str) -> tuple[str, ...]:
-        value = self.get(key, [])
-        if value is None:
-            return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-            raise self.fail(key, f"expected a list of texts, found {value!r}", value)
-        return tuple(value)
-
-    def number(self, key: str, *, optional: bool = False, minimum: float | None = 0) -> float | None:
-        value = self.get(key, None if optional else _MISSING)
-        if value is None:
-            if optional:
-                return None
-            raise self.fail(key, "expected a number, found null", value)
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(
-                key, f"expected a number, found {value!r}", value, "write digits without spaces, e.g. 210000"
-            )
-        if minimum is not None and value < minimum:
-            raise self.fail(key, f"must be >= {minimum}, found {value!r}", value)
-        return float(value)
-
-    def year(self, key: str, *, optional: bool = False) -> int | None:
-        value = self.get(key, None if optional else _MISSING)
-        if value is None and optional:
-            return None
-        if isinstance(value, bool) or not isinstance(value, int) or not 2000 <= value <= 2040:
-            raise self.fail(key, f"expected a year (2000-2040), found {value!r}", value)
-        return value
-
-    def flag(self, key: str) -> bool:
-        value = self.get(key)
-        if not isinstance(value, bool):
-            raise self.fail(key, f"expected true or false, found {value!r}", value)
-        return value
-
-    def date(self, key: str) -> str | None:
-        value = self.get(key, None)
-        if value is None:
-            return None
-        if not isinstance(value, str) or not _DATE.match(value):
-            raise self.fail(key, f"expected an ISO date YYYY, YYYY-MM or YYYY-MM-DD in quotes, found {value!r}", value)
-        return value
-
-    def choice(self, key: str, enum: type[Enum]) -> Any:
-        value = self.get(key)
-        try:
-            return enum(value)
-        except ValueError:
-            allowed = ", ".join(e.value for e in enum)  # type: ignore[attr-defined]
-            raise self.fail(key, f"unknown value {value!r}", value, f"use one of: {allowed}") from None
-
-    def child(self, key: str, *, optional: bool = False) -> _Reader | None:
-        value = self.get(key, None if optional else _MISSING)
-        if value is None and optional:
-            return None
-        return _Reader(value, self.path, self._field(key), self._line(key))
-
-    def children(self, key: str) -> list[_Reader]:
-        value = self.get(key, [])
-        if value is None:
-            return []
-        if not isinstance(value, list):
-            raise self.fail(key, f"expected a list, found {value!r}", value)
-        return [_Reader(v, self.path, f"{self._field(key)}[{i}]", self._line(key)) for i, v in enumerate(value)]
-
-
-def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise PlanError("file not found", path=path, hint="restore it from the repository") from None
-    except UnicodeDecodeError as err:
-        raise PlanError(f"not UTF-8 text ({err.reason})", path=path, hint="save the file as UTF-8") from err
-    try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        problem = getattr(err, "problem", None) or str(err)
-        raise PlanError(
-            f"invalid YAML: {problem}",
-            path=path,
-            line=mark.line + 1 if mark else None,
-            hint="check quotes and indentation",
-        ) from err
 
 
 def _baseline(reader: _Reader) -> Baseline | None:
@@ -640,7 +111,18 @@ def _target(reader: _Reader, measure: Measure) -> Target:
 
 def _indicator(reader: _Reader, sheet_id: str, index: int) -> Indicator:
     reader.only(
-        "id", "label", "unit", "measure", "direction", "cumulation", "baseline", "target", "section", "source", "note"
+        "id",
+        "label",
+        "unit",
+        "measure",
+        "direction",
+        "cumulation",
+        "baseline",
+        "target",
+        "section",
+        "source",
+        "note",
+        "cohort_outcome",
     )
     ind_id = reader.text("id")
     assert ind_id is not None
@@ -672,7 +154,24 @@ def _indicator(reader: _Reader, sheet_id: str, index: int) -> Indicator:
         section=reader.choice("section", Section),
         source=reader.text("source"),  # type: ignore[arg-type]
         note=reader.text("note", optional=True),
+        cohort_outcome=_cohort_outcome(reader, measure),
     )
+
+
+def _cohort_outcome(reader: _Reader, measure: Measure) -> CohortOutcome | None:
+    """The optional ``cohort_outcome``: only a percentage (a share of a programme's entrants) has one."""
+    if reader.get("cohort_outcome", None) is None:
+        return None
+    outcome = reader.choice("cohort_outcome", CohortOutcome)
+    if measure is not Measure.PERCENTAGE:
+        raise reader.fail(
+            "cohort_outcome",
+            f"a {measure.value} indicator has no cohort outcome: only a percentage (a share of a programme's "
+            "entrants) has one",
+            outcome.value,
+            "remove it, or check the indicator's measure",
+        )
+    return outcome
 
 
 def _budget(reader: _Reader) -> Budget:
@@ -845,8 +344,20 @@ def _severity(reader: _Reader) -> str:
     return value
 
 
-@functools.lru_cache(maxsize=8)
 def _load_cached(plan_dir: Path) -> Plan:
+    """The plan of ``plan_dir``, read once per content of its YAML files (:mod:`evaluation.cache`).
+
+    The same files give the same :class:`Plan` object (other caches key on it); an edited sheet gives
+    a new one, also in a JupyterLab session that has read the plan before.
+    """
+    try:
+        digest = cache.files_digest(sorted(plan_dir.rglob("*.yaml")), plan_dir)
+    except OSError:  # unreadable: the reader names the file
+        return _read_plan(plan_dir)
+    return cache.remember(("plan", str(plan_dir), digest), lambda: _read_plan(plan_dir))
+
+
+def _read_plan(plan_dir: Path) -> Plan:
     plan_file = plan_dir / "plan.yaml"
     reader = _Reader(_read_yaml(plan_file), plan_file, "")
     period = reader.child("period")

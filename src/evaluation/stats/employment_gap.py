@@ -36,22 +36,63 @@ design effect is approximate and the sources are not independent (see :func:`gap
 **Caveats, as warnings** (:class:`EvaluationWarning`, see :func:`check_guards`): census vintages less
 than 5 years apart share survey years; a series spanning the 2015 change of the census collection
 method; counts below INSEE's caution threshold of 200.
+
+**Layout.** This module computes the gap and how far it has closed (:func:`gap_series`,
+:func:`gap_change`, :func:`gap_reduction`) and re-exports the public names of its parts, so that
+``evaluation.stats.employment_gap`` (formerly ``evaluation.employment_gap``) stays the one entry
+point: :mod:`~evaluation.stats.gap_counts` (the territories compared, the reading of the
+barometer's counts), :mod:`~evaluation.stats.intervals` (Wilson, Newcombe, MOVER),
+:mod:`~evaluation.stats.census` (design effect, vintages, :func:`check_guards`),
+:mod:`~evaluation.stats.gap_decomposition` (standardisation, decomposition, contributions, on the
+generic tools of :mod:`~evaluation.stats.standardisation`) and :mod:`~evaluation.stats.caveats`.
 """
 
 from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from evaluation.errors import UsageError
+from evaluation.stats.caveats import Caveat, CaveatKind, EvaluationWarning, caveats_of
+from evaluation.stats.census import (
+    CAUTION_COUNT,
+    CENSUS_METHOD_CHANGE_YEAR,
+    CENSUS_SAMPLING_FRACTION,
+    DEFAULT_CENSUS_DESIGN_EFFECT,
+    VINTAGE_OVERLAP_YEARS,
+    _vintage_messages,
+    _vintages_overlap,
+    check_guards,
+)
+from evaluation.stats.gap_counts import (
+    _TOTAL_BAND,
+    AGE_BANDS,
+    COMPARATORS,
+    PLAN_COMPARATOR,
+    QPV_AGGREGATE,
+    Comparator,
+    _check_comparator,
+    _employment_counts,
+    _is_qpv,
+    _qpv_universe,
+    _rate,
+)
+from evaluation.stats.gap_decomposition import decompose_gap_change, qpv_contributions, standardised_rates
+from evaluation.stats.intervals import (
+    _check_design_effect,
+    _critical_value,  # also imported from here by the survival modules (its home: intervals)
+    _difference_ci,
+    rate_difference_ci,
+    wilson_ci,
+)
+from evaluation.stats.standardisation import direct_standardise, kitagawa
 
 __all__ = [
     "Comparator",
@@ -89,53 +130,12 @@ __all__ = [
 ]
 
 
-class Comparator(StrEnum):
-    """The territory a QPV rate is compared with (a closed set: never mix them in one series)."""
-
-    MEL = "MEL"
-    MEL_HORS_QPV = "MEL_HORS_QPV"
-
-
-#: The comparators and their French labels. Keys are :class:`Comparator` members, equal to their strings.
-COMPARATORS: dict[Comparator, str] = {
-    Comparator.MEL: "ensemble de la Métropole",
-    Comparator.MEL_HORS_QPV: "Métropole hors quartiers prioritaires",
-}
-#: The plan's comparator: "44 % dans les quartiers prioritaires contre 59 % dans la Métropole".
-PLAN_COMPARATOR = Comparator.MEL
 #: The plan's baseline gap, 59 - 44 points (introduction of the plan).
 PLAN_BASELINE_GAP_PP = 15.0
 #: The plan halves the gap: target gap = baseline gap * (1 - 0.5) = 7.5 points.
 PLAN_REDUCTION_SHARE = 0.5
-#: INSEE's caution threshold: census counts below 200 are too imprecise to be interpreted alone.
-CAUTION_COUNT = 200
-#: First census vintage of the new collection method; a series with vintages on both sides spans it.
-CENSUS_METHOD_CHANGE_YEAR = 2015
-#: A census vintage N pools the surveys N-2..N+2: two vintages less than 5 years apart share surveys.
-VINTAGE_OVERLAP_YEARS = 5
-#: Territory label of the QPV aggregate in the result tables.
-QPV_AGGREGATE = "QPV"
-#: The age bands of the 15-64 year-olds used for standardisation and decomposition.
-AGE_BANDS = ("15-24", "25-54", "55-64")
 #: ``interval_note`` of a year whose counts all come from exhaustive sources.
 EXHAUSTIVE_NOTE = "exhaustive source, no interval"
-#: Share of the dwellings a census vintage surveys in communes of 10 000 inhabitants or more: INSEE
-#: surveys a sample of about 8 % of the dwellings each year, about 40 % over the five annual surveys
-#: pooled in a vintage (INSEE's description of the census method; smaller communes are enumerated in
-#: full, one fifth each year). Every QPV of the MEL lies in such a commune.
-CENSUS_SAMPLING_FRACTION = 0.40
-#: Default design effect of a rate computed on census counts: ``(1 - f) / f`` with ``f`` =
-#: :data:`CENSUS_SAMPLING_FRACTION`, i.e. 1.5. A rate ``p`` estimated on a population count ``N`` from
-#: a sample of a fraction ``f`` of it has the variance ``(1 - f) p (1 - p) / (f N)`` (simple random
-#: sampling of ``f N`` people without replacement), ``(1 - f) / f`` times the ``p (1 - p) / N`` of
-#: a simple random sample of size ``N``: the census counts are weighted up from that sample. It
-#: leaves out what INSEE does not publish as a single factor: the clustering of people in dwellings
-#: and addresses (wider), the calibration of the weights on the dwelling counts and the exhaustive
-#: enumeration of the small communes of the MEL (narrower). An assumption, configurable
-#: (``design_effect`` parameters, ``evaluation employment-gap --design-effect``): the intervals it
-#: gives are orders of magnitude.
-#: (Rounded: 1.5, not the 1.4999... of binary floats.)
-DEFAULT_CENSUS_DESIGN_EFFECT = round((1 - CENSUS_SAMPLING_FRACTION) / CENSUS_SAMPLING_FRACTION, 10)
 
 #: Columns of :func:`gap_series`, in order.
 GAP_SERIES_COLUMNS = (
@@ -161,343 +161,6 @@ GAP_SERIES_COLUMNS = (
     "design_effect",
     "qpv_left_out",
 )
-
-_POPULATION = "population_15_64"
-_EMPLOYED = "employed_15_64"
-_ALL_SEXES = "ensemble"
-_TOTAL_BAND = "total"
-_QPV_PREFIX = "QN"
-#: At most this many small counts are named one by one by :func:`check_guards`; the rest are counted.
-_MAX_LISTED = 20
-
-
-class EvaluationWarning(UserWarning):
-    """A statistical caveat: the result is computed, but must be read with care."""
-
-
-class CaveatKind(StrEnum):
-    """What a statistical caveat is about: the reports render each kind in French from its kind, never from its words."""
-
-    MISSING_COUNTS = "missing_counts"
-    MIXED_VINTAGES = "mixed_vintages"
-    CHANGING_PERIMETER = "changing_perimeter"
-    NOTHING_TO_HALVE = "nothing_to_halve"
-    OVERLAPPING_VINTAGES = "overlapping_vintages"
-    METHOD_CHANGE = "method_change"
-    SMALL_COUNT = "small_count"
-    MORE_SMALL_COUNTS = "more_small_counts"
-    PARTIAL_AGE_BANDS = "partial_age_bands"
-    CONTRIBUTIONS_LEFT_OUT = "contributions_left_out"
-
-
-class Caveat(str):
-    """A statistical caveat: its English text (the string itself, as the command line and JSON print it)
-    with its :class:`CaveatKind` and, for :attr:`CaveatKind.MORE_SMALL_COUNTS`, how many it stands for.
-
-    Warned as the message of an :class:`EvaluationWarning` (``warning.message.args[0]`` is the caveat).
-    """
-
-    kind: CaveatKind
-    count: int
-
-    def __new__(cls, text: str, kind: CaveatKind, count: int = 1) -> Caveat:
-        caveat = super().__new__(cls, text)
-        caveat.kind = CaveatKind(kind)
-        caveat.count = int(count)
-        return caveat
-
-    def __reduce__(self) -> tuple[type, tuple[str, CaveatKind, int]]:
-        return (Caveat, (str(self), self.kind, self.count))
-
-
-def caveats_of(caught: Iterable[warnings.WarningMessage]) -> tuple[Caveat | str, ...]:
-    """The caveats of recorded warnings (``warnings.catch_warnings(record=True)``), in order, once each."""
-    found = [
-        w.message.args[0] if w.message.args else str(w.message)
-        for w in caught
-        if issubclass(w.category, EvaluationWarning)
-    ]
-    return tuple(dict.fromkeys(found))
-
-
-# --------------------------------------------------------------------------------------------------
-# Intervals
-# --------------------------------------------------------------------------------------------------
-
-
-def _critical_value(conf_level: float) -> float:
-    """Two-sided standard normal quantile ``z = Phi^-1(1 - (1 - conf_level) / 2)``."""
-    if not 0 < conf_level < 1:
-        raise UsageError(f"conf_level must be strictly between 0 and 1, got {conf_level!r} (e.g. 0.95)")
-    # -ndtri(q) is what scipy.stats.norm.isf(q) computes; scipy.special spares the import of
-    # scipy.stats (about 1 s in every process that computes an interval).
-    return float(-special.ndtri((1 - conf_level) / 2))
-
-
-def _check_design_effect(design_effect: float) -> None:
-    if not (design_effect > 0 and math.isfinite(design_effect)):
-        raise UsageError(
-            f"design_effect must be a positive number, got {design_effect!r} (1 for simple random sampling)"
-        )
-
-
-def _scalar_or_array(values: np.ndarray, scalar: bool) -> Any:
-    return float(values) if scalar else values
-
-
-def wilson_ci(
-    successes: Any,
-    trials: Any,
-    conf_level: float = 0.95,
-    design_effect: float = 1.0,
-) -> tuple[Any, Any]:
-    """Wilson score interval for a proportion ``p = x / n``, vectorised.
-
-    With ``z`` the two-sided normal quantile of ``conf_level`` and the effective sample size
-    ``m = n / deff`` (``deff`` = ``design_effect``; the effective successes are ``x / deff``, so the
-    rate ``p`` is unchanged)::
-
-        centre = (p + z^2 / (2 m)) / (1 + z^2 / m)
-        half   = z / (1 + z^2 / m) * sqrt(p (1 - p) / m + z^2 / (4 m^2))
-        (low, high) = (centre - half, centre + half), clipped to [0, 1]
-
-    Edge cases: ``x = 0`` gives ``low = 0`` and ``x = n`` gives ``high = 1`` exactly (the interval stays
-    non-degenerate, unlike the Wald interval); ``n = 0`` gives NaN; NaN inputs give NaN. Counts may be
-    non-integer (weighted census counts). Raises :class:`~evaluation.errors.UsageError` when
-    ``x < 0`` or ``x > n``, for a ``conf_level`` outside (0, 1) or a non-positive ``design_effect``.
-
-    Returns ``(low, high)`` as proportions (not percentages): floats for scalar inputs, arrays of the
-    broadcast shape otherwise.
-    """
-    z = _critical_value(conf_level)
-    _check_design_effect(design_effect)
-    x = np.asarray(successes, dtype=float)
-    n = np.asarray(trials, dtype=float)
-    scalar = x.ndim == 0 and n.ndim == 0
-    x, n = np.broadcast_arrays(x, n)
-    if np.any(x < 0) or np.any(x > n):
-        bad = np.flatnonzero((x < 0) | (x > n))[0]
-        raise UsageError(
-            f"successes must lie between 0 and trials: got {float(x.flat[bad])!r} successes out of {float(n.flat[bad])!r} "
-            "(check that numerator and denominator are not swapped)"
-        )
-    z2 = z * z
-    with np.errstate(divide="ignore", invalid="ignore"):
-        m = np.where(n > 0, n / design_effect, np.nan)
-        p = x / np.where(n > 0, n, np.nan)
-        denominator = 1 + z2 / m
-        centre = (p + z2 / (2 * m)) / denominator
-        half = z * np.sqrt(p * (1 - p) / m + z2 / (4 * m**2)) / denominator
-    # The bounds at 0 and n successes are exactly 0 and 1; the formula gives them up to rounding.
-    low = np.where((x == 0) & (n > 0), 0.0, np.clip(centre - half, 0.0, 1.0))
-    high = np.where((x == n) & (n > 0), 1.0, np.clip(centre + half, 0.0, 1.0))
-    return _scalar_or_array(low, scalar), _scalar_or_array(high, scalar)
-
-
-def rate_difference_ci(
-    x1: Any,
-    n1: Any,
-    x2: Any,
-    n2: Any,
-    conf_level: float = 0.95,
-    design_effect: float = 1.0,
-) -> tuple[Any, Any, Any]:
-    """Difference of two proportions ``d = p1 - p2`` with Newcombe's hybrid score interval.
-
-    Newcombe (1998), "Interval estimation for the difference between independent proportions",
-    *Statistics in Medicine* 17, method 10. With ``(l1, u1)`` and ``(l2, u2)`` the Wilson intervals of
-    ``p1 = x1 / n1`` and ``p2 = x2 / n2`` (:func:`wilson_ci`, same ``conf_level`` and
-    ``design_effect``, applied to both samples)::
-
-        low  = d - sqrt((p1 - l1)^2 + (u2 - p2)^2)
-        high = d + sqrt((u1 - p1)^2 + (p2 - l2)^2)
-
-    The method assumes **independent samples**. Edge cases as in :func:`wilson_ci`: 0 or all
-    successes are fine; an empty sample gives NaN. Returns ``(difference, low, high)`` as proportions:
-    floats for scalar inputs, arrays for vector inputs.
-    """
-    a1 = np.asarray(x1, dtype=float)
-    b1 = np.asarray(n1, dtype=float)
-    a2 = np.asarray(x2, dtype=float)
-    b2 = np.asarray(n2, dtype=float)
-    scalar = all(v.ndim == 0 for v in (a1, b1, a2, b2))
-    low1, high1 = wilson_ci(a1, b1, conf_level, design_effect)
-    low2, high2 = wilson_ci(a2, b2, conf_level, design_effect)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p1 = a1 / np.where(b1 > 0, b1, np.nan)
-        p2 = a2 / np.where(b2 > 0, b2, np.nan)
-    difference = p1 - p2
-    low = difference - np.sqrt((p1 - low1) ** 2 + (high2 - p2) ** 2)
-    high = difference + np.sqrt((high1 - p1) ** 2 + (p2 - low2) ** 2)
-    return (
-        _scalar_or_array(difference, scalar),
-        _scalar_or_array(low, scalar),
-        _scalar_or_array(high, scalar),
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Standardisation and decomposition
-# --------------------------------------------------------------------------------------------------
-
-
-def direct_standardise(rates: Mapping[str, float], standard: Mapping[str, float]) -> float:
-    """Directly standardised rate: ``sum_a w_a r_a / sum_a w_a`` over the bands ``a`` of ``standard``.
-
-    ``rates`` maps an age band to the territory's rate in that band (any unit: the result has the
-    same); ``standard`` maps each band to the standard population's weight (a count or a share).
-    The result is the rate the territory would have with the standard's age structure. A territory
-    standardised on its own structure gets its crude rate back. Bands of ``rates`` absent from the
-    standard are ignored; a NaN rate gives NaN. Raises :class:`~evaluation.errors.UsageError` when a
-    band of the standard has no rate, when a weight is negative or when the weights sum to 0.
-    """
-    missing = [band for band in standard if band not in rates]
-    if missing:
-        raise UsageError(f"no rate for the age band(s) {', '.join(map(repr, missing))} of the standard population")
-    weights = np.array([float(standard[band]) for band in standard])
-    values = np.array([float(rates[band]) for band in standard])
-    if np.any(weights < 0) or not weights.sum() > 0:
-        raise UsageError(f"the standard population's weights must be >= 0 with a positive sum, got {dict(standard)!r}")
-    return float(np.sum(weights * values) / np.sum(weights))
-
-
-def _aligned(values: Mapping[str, float] | Sequence[float], keys: list[str] | None, name: str) -> np.ndarray:
-    if keys is not None:
-        if not isinstance(values, Mapping) or set(values) != set(keys):
-            raise UsageError(f"{name} must have the same groups as weights_a: {keys}")
-        return np.array([float(values[k]) for k in keys])
-    if isinstance(values, Mapping):
-        raise UsageError(f"{name} is a mapping but weights_a is not: pass four mappings or four sequences")
-    return np.asarray(values, dtype=float)
-
-
-def kitagawa(
-    rates_a: Mapping[str, float] | Sequence[float],
-    weights_a: Mapping[str, float] | Sequence[float],
-    rates_b: Mapping[str, float] | Sequence[float],
-    weights_b: Mapping[str, float] | Sequence[float],
-) -> tuple[float, float, float]:
-    """Kitagawa (1955) decomposition of the change of a weighted mean rate from A to B.
-
-    With the weights normalised to shares ``s = w / sum w`` and the mean rate ``R = sum_g s_g r_g``
-    over the groups ``g`` (age bands, QPV)::
-
-        total       = R_B - R_A
-        composition = sum_g (s_Bg - s_Ag) * (r_Ag + r_Bg) / 2     (the structure changed)
-        rate        = sum_g (r_Bg - r_Ag) * (s_Ag + s_Bg) / 2     (the rates changed)
-
-    The symmetric form has no residual: ``composition + rate == total`` algebraically (up to float
-    rounding, about 1e-16 for rates in [0, 1]). Pass four mappings keyed by the same groups or four
-    aligned sequences. Returns ``(total, composition, rate)`` in the unit of the rates. A NaN rate
-    gives NaN; raises :class:`~evaluation.errors.UsageError` when the groups differ, a weight is
-    negative or a weight set sums to 0.
-    """
-    keys = list(weights_a) if isinstance(weights_a, Mapping) else None
-    wa = _aligned(weights_a, keys, "weights_a")
-    ra = _aligned(rates_a, keys, "rates_a")
-    rb = _aligned(rates_b, keys, "rates_b")
-    wb = _aligned(weights_b, keys, "weights_b")
-    if not (wa.shape == ra.shape == rb.shape == wb.shape and wa.ndim == 1):
-        raise UsageError(
-            f"rates and weights must be four sequences of the same length, got {[len(v) for v in (ra, wa, rb, wb)]}"
-        )
-    for name, w in (("weights_a", wa), ("weights_b", wb)):
-        if np.any(w < 0) or not w.sum() > 0:
-            raise UsageError(f"{name} must be >= 0 with a positive sum, got {w.tolist()}")
-    sa = wa / wa.sum()
-    sb = wb / wb.sum()
-    total = float(np.sum(sb * rb) - np.sum(sa * ra))
-    composition = float(np.sum((sb - sa) * (ra + rb) / 2))
-    rate = float(np.sum((rb - ra) * (sa + sb) / 2))
-    return total, composition, rate
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading the barometer
-# --------------------------------------------------------------------------------------------------
-
-
-def _check_comparator(comparator: str) -> Comparator:
-    if comparator not in COMPARATORS:
-        known = ", ".join(f"{c.value!r} ({label})" for c, label in COMPARATORS.items())
-        raise UsageError(f"unknown comparator {comparator!r}: use one of {known}")
-    return Comparator(comparator)
-
-
-def _is_qpv(territory: pd.Series) -> pd.Series:
-    return territory.astype(str).str.startswith(_QPV_PREFIX)
-
-
-def _employment_counts(barometer: pd.DataFrame, age_bands: Iterable[str]) -> pd.DataFrame:
-    """One row per (territory, year, age_band): ``population``, ``employed``, ``sampled``, ``vintage``.
-
-    Rows of sex ``ensemble`` only. Rows lacking one of the two counts (absent or NaN) are dropped with
-    a warning naming them: summing an incomplete QPV would bias the aggregate rate. Raises
-    :class:`~evaluation.errors.UsageError` on duplicated keys and when employed exceeds population.
-    """
-    bands = list(age_bands)
-    rows = barometer[
-        barometer["indicator"].isin([_POPULATION, _EMPLOYED])
-        & (barometer["sex"] == _ALL_SEXES)
-        & barometer["age_band"].isin(bands)
-    ]
-    key = ["territory", "year", "age_band"]
-    duplicated = rows.duplicated([*key, "indicator"], keep=False)
-    if duplicated.any():
-        first = rows[duplicated].iloc[0]
-        raise UsageError(
-            f"{int(duplicated.sum())} duplicated barometer rows, e.g. territory {first['territory']}, year "
-            f"{first['year']}, indicator {first['indicator']}, age band {first['age_band']} (keep one row per key)"
-        )
-    columns = ["territory", "year", "age_band", "population", "employed", "sampled", "vintage"]
-    if rows.empty:
-        return pd.DataFrame(columns=columns)
-    wide = rows.pivot(index=key, columns="indicator", values="value").reindex(columns=[_POPULATION, _EMPLOYED])
-    wide.columns = ["population", "employed"]
-    meta = rows.groupby(key).agg(sampled=("sampled", "any"), vintage=("vintage", "max"))
-    counts = wide.join(meta).reset_index()
-    incomplete = counts["population"].isna() | counts["employed"].isna()
-    if incomplete.any():
-        names = ", ".join(f"{r.territory} {r.year} ({r.age_band})" for r in counts[incomplete].itertuples())
-        warnings.warn(
-            Caveat(
-                f"dropped {int(incomplete.sum())} territory-year(s) lacking population_15_64 or employed_15_64: {names}",
-                CaveatKind.MISSING_COUNTS,
-                int(incomplete.sum()),
-            ),
-            EvaluationWarning,
-            stacklevel=3,
-        )
-        counts = counts[~incomplete]
-    impossible = counts["employed"] > counts["population"]
-    if impossible.any():
-        first = counts[impossible].iloc[0]
-        raise UsageError(
-            f"{int(impossible.sum())} territory-year(s) with more employed than people aged 15-64, e.g. "
-            f"{first['territory']} {first['year']} ({first['age_band']}): employed_15_64 {first['employed']:g} > "
-            f"population_15_64 {first['population']:g} (check that the two indicators are not swapped)"
-        )
-    counts["year"] = counts["year"].astype(int)
-    return counts[columns].reset_index(drop=True)
-
-
-def _qpv_universe(barometer: pd.DataFrame) -> list[str]:
-    """The QPV codes of the data (any indicator, any year, sex ``ensemble``, age band ``total``)."""
-    rows = barometer[(barometer["sex"] == _ALL_SEXES) & (barometer["age_band"] == _TOTAL_BAND)]
-    return sorted({str(t) for t in rows["territory"] if str(t).startswith(_QPV_PREFIX)})
-
-
-def _rate(employed: Any, population: Any) -> Any:
-    """``employed / population`` elementwise, NaN where the population is not positive."""
-    e = np.asarray(employed, dtype=float)
-    p = np.asarray(population, dtype=float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(p > 0, e / p, np.nan)
-
-
-# --------------------------------------------------------------------------------------------------
-# Gap series and reduction
-# --------------------------------------------------------------------------------------------------
 
 
 def gap_series(
@@ -654,50 +317,12 @@ def _half_widths(row: Mapping[str, Any]) -> tuple[float, float] | None:
     return float(row["gap_pp"]) - float(low), float(high) - float(row["gap_pp"])
 
 
-def _difference_ci(
-    estimate_b: float,
-    widths_b: tuple[float, float] | None,
-    estimate_a: float,
-    widths_a: tuple[float, float] | None,
-    scale_a: float = 1.0,
-) -> tuple[float | None, float | None]:
-    """MOVER interval of ``estimate_b - scale_a * estimate_a`` from the two intervals (independent).
-
-    Zou and Donner (2008), "Construction of confidence limits about effect measures: a general
-    approach", *Statistics in Medicine* 27:1693-1702 (the method of variance estimates recovery,
-    which gives Newcombe's interval when applied to two Wilson intervals). With the half-widths
-    ``(lb, ub)`` of B and ``(la, ua)`` of A, ``c = scale_a >= 0`` and ``d = B - c A``::
-
-        low  = d - sqrt(lb^2 + (c ua)^2)
-        high = d + sqrt(ub^2 + (c la)^2)
-
-    An estimate without interval (exhaustive source) counts as exact; (None, None) when neither has one.
-    """
-    if widths_a is None and widths_b is None:
-        return None, None
-    lb, ub = widths_b or (0.0, 0.0)
-    la, ua = widths_a or (0.0, 0.0)
-    difference = estimate_b - scale_a * estimate_a
-    return (
-        difference - math.sqrt(lb**2 + (scale_a * ua) ** 2),
-        difference + math.sqrt(ub**2 + (scale_a * la) ** 2),
-    )
-
-
 def _series_row(series: pd.DataFrame, year: int) -> dict[str, Any]:
     rows = series[(series["year"] == year) & series["gap_pp"].notna()]
     if rows.empty:
         years = [int(y) for y in series.loc[series["gap_pp"].notna(), "year"]]
         raise UsageError(f"no gap for {year}: the series has a gap for {years}")
     return rows.iloc[0].to_dict()
-
-
-def _vintages_overlap(row_a: Mapping[str, Any], row_b: Mapping[str, Any]) -> bool:
-    """True when the two rows' census vintages are known, distinct and share survey years."""
-    vintages = [row.get("vintage", np.nan) for row in (row_a, row_b)]
-    if any(v is None or pd.isna(v) for v in vintages):
-        return False
-    return 0 < abs(int(vintages[1]) - int(vintages[0])) < VINTAGE_OVERLAP_YEARS
 
 
 @dataclass(frozen=True)
@@ -972,367 +597,3 @@ def gap_reduction(
         projected_year_latest=latest,
         vintages_overlap=_vintages_overlap(row_base, row_latest),
     )
-
-
-# --------------------------------------------------------------------------------------------------
-# Age structure
-# --------------------------------------------------------------------------------------------------
-
-
-def _group_bands(barometer: pd.DataFrame, years: Sequence[int]) -> pd.DataFrame:
-    """Band counts per territory group (QPV aggregate, MEL, MEL_HORS_QPV) and year.
-
-    Returns a frame indexed by (group, year, age_band) with ``population`` and ``employed``. A QPV
-    lacking one of the three bands in a year is left out of that year's aggregate, with a warning.
-    """
-    counts = _employment_counts(barometer, AGE_BANDS)
-    counts = counts[counts["year"].isin(list(years))].copy()
-    is_qpv = _is_qpv(counts["territory"])
-    counts = counts[is_qpv | counts["territory"].isin([c.value for c in Comparator])]
-    counts["group"] = np.where(_is_qpv(counts["territory"]), QPV_AGGREGATE, counts["territory"].astype(str))
-    bands_present = counts.groupby(["territory", "year"])["age_band"].transform("nunique")
-    partial = counts[(bands_present < len(AGE_BANDS)) & (counts["group"] == QPV_AGGREGATE)]
-    if not partial.empty:
-        names = ", ".join(sorted({f"{r.territory} {r.year}" for r in partial.itertuples()}))
-        warnings.warn(
-            Caveat(
-                f"left out of the QPV aggregate for lack of some age bands {list(AGE_BANDS)}: {names}",
-                CaveatKind.PARTIAL_AGE_BANDS,
-            ),
-            EvaluationWarning,
-            stacklevel=3,
-        )
-        counts = counts.drop(partial.index)
-    return counts.groupby(["group", "year", "age_band"])[["population", "employed"]].sum()
-
-
-def _bands_of(grouped: pd.DataFrame, group: str, year: int) -> pd.DataFrame:
-    """The three bands of ``group`` in ``year`` (population, employed), or a UsageError naming the gap."""
-    at = (grouped.index.get_level_values("group") == group) & (grouped.index.get_level_values("year") == year)
-    bands = grouped[at].droplevel(["group", "year"])
-    missing = [band for band in AGE_BANDS if band not in bands.index]
-    if missing:
-        raise UsageError(
-            f"no population_15_64 and employed_15_64 for the age band(s) {missing} of {group} in {year} "
-            f"(the standardisation and the decomposition need the bands {list(AGE_BANDS)}, sex 'ensemble')"
-        )
-    return bands.loc[list(AGE_BANDS)]
-
-
-def standardised_rates(
-    barometer: pd.DataFrame,
-    year: int,
-    standard_territory: str = PLAN_COMPARATOR,
-) -> pd.DataFrame:
-    """Crude and age-standardised employment rates of the QPV aggregate, MEL and MEL_HORS_QPV in ``year``.
-
-    For each territory group present (rows in that order, the QPV aggregate labelled
-    :data:`QPV_AGGREGATE`), with ``r_a = employed_a / population_a`` in the bands ``a`` of
-    :data:`AGE_BANDS` and ``w_a`` the standard territory's ``population_15_64`` in band ``a`` that
-    year:
-
-    * ``crude_rate_pct = 100 * sum_a employed_a / sum_a population_a`` (from the bands, so that crude
-      and standardised rates differ only by the age structure; it can differ slightly from the
-      ``total`` row used by :func:`gap_series` when the census bands do not add up to the total);
-    * ``standardised_rate_pct = 100 * sum_a w_a r_a / sum_a w_a`` (:func:`direct_standardise`); the
-      standard territory's standardised rate equals its crude rate;
-    * ``crude_gap_pp`` and ``standardised_gap_pp``: the comparator's rate minus the QPV aggregate's
-      rate (NaN on the QPV row). The standardised gap is the gap that remains once the QPV's younger
-      age structure is set aside.
-
-    Columns: ``year``, ``territory``, ``population``, ``employed``, ``crude_rate_pct``,
-    ``standardised_rate_pct``, ``crude_gap_pp``, ``standardised_gap_pp``, ``standard_territory``.
-    Raises :class:`~evaluation.errors.UsageError` for an unknown standard territory or when the
-    standard lacks a band.
-    """
-    groups = [QPV_AGGREGATE, *(c.value for c in Comparator)]
-    if standard_territory not in groups:
-        raise UsageError(f"unknown standard territory {standard_territory!r}: use one of {groups}")
-    grouped = _group_bands(barometer, [year])
-    standard_bands = _bands_of(grouped, str(standard_territory), year)
-    standard = standard_bands["population"].to_dict()
-
-    records = []
-    present = set(grouped.index.get_level_values(0))
-    for group in groups:
-        if group not in present:
-            continue
-        bands = _bands_of(grouped, group, year)
-        rates = (bands["employed"] / bands["population"]).to_dict()
-        population = float(bands["population"].sum())
-        employed = float(bands["employed"].sum())
-        records.append(
-            {
-                "year": year,
-                "territory": group,
-                "population": population,
-                "employed": employed,
-                "crude_rate_pct": 100 * employed / population if population > 0 else math.nan,
-                "standardised_rate_pct": 100 * direct_standardise(rates, standard),
-            }
-        )
-    table = pd.DataFrame.from_records(records)
-    qpv = table[table["territory"] == QPV_AGGREGATE]
-    qpv_crude = float(qpv["crude_rate_pct"].iloc[0]) if len(qpv) else math.nan
-    qpv_standardised = float(qpv["standardised_rate_pct"].iloc[0]) if len(qpv) else math.nan
-    is_comparator = table["territory"] != QPV_AGGREGATE
-    table["crude_gap_pp"] = np.where(is_comparator, table["crude_rate_pct"] - qpv_crude, np.nan)
-    table["standardised_gap_pp"] = np.where(is_comparator, table["standardised_rate_pct"] - qpv_standardised, np.nan)
-    table["standard_territory"] = str(standard_territory)
-    return table
-
-
-def decompose_gap_change(
-    barometer: pd.DataFrame,
-    year_a: int,
-    year_b: int,
-    comparator: str = PLAN_COMPARATOR,
-) -> pd.DataFrame:
-    """Kitagawa decomposition of the change of the QPV rate, the comparator's rate and the gap, in points.
-
-    For the QPV aggregate and the comparator, with ``s_a`` the share of band ``a`` in the 15-64
-    population and ``r_a`` the band's employment rate (bands :data:`AGE_BANDS`), :func:`kitagawa`
-    splits the change of the rate from ``year_a`` to ``year_b`` into
-
-    * ``composition_pp = 100 * sum_a (s_Ba - s_Aa) (r_Aa + r_Ba) / 2``: the age structure changed;
-    * ``rate_effect_pp = 100 * sum_a (r_Ba - r_Aa) (s_Aa + s_Ba) / 2``: the band rates changed;
-    * ``total_change_pp = composition_pp + rate_effect_pp`` (exact, up to float rounding).
-
-    The ``gap`` row (gap = comparator - QPV) takes each column as comparator minus QPV, so its parts
-    add up too; a negative ``total_change_pp`` there means the gap narrowed. Levels are rebuilt from
-    the bands (see :func:`standardised_rates` for why they may differ slightly from the ``total``
-    rows).
-
-    Columns: ``series`` (``"qpv"``, the comparator, ``"gap"``), ``year_a``, ``year_b``, ``level_a``,
-    ``level_b`` (rates in %, the gap in points: see ``unit``), ``unit``, ``total_change_pp``,
-    ``composition_pp``, ``rate_effect_pp``. Raises :class:`~evaluation.errors.UsageError` for an
-    unknown comparator or a missing band; warns when the two census vintages overlap.
-    """
-    comparator = _check_comparator(comparator)
-    grouped = _group_bands(barometer, [year_a, year_b])
-    records = []
-    for label, group in (("qpv", QPV_AGGREGATE), (comparator.value, comparator.value)):
-        bands_a = _bands_of(grouped, group, year_a)
-        bands_b = _bands_of(grouped, group, year_b)
-        rates_a = (bands_a["employed"] / bands_a["population"]).to_dict()
-        rates_b = (bands_b["employed"] / bands_b["population"]).to_dict()
-        total, composition, rate = kitagawa(
-            rates_a, bands_a["population"].to_dict(), rates_b, bands_b["population"].to_dict()
-        )
-        records.append(
-            {
-                "series": label,
-                "year_a": year_a,
-                "year_b": year_b,
-                "level_a": 100 * bands_a["employed"].sum() / bands_a["population"].sum(),
-                "level_b": 100 * bands_b["employed"].sum() / bands_b["population"].sum(),
-                "unit": "%",
-                "total_change_pp": 100 * total,
-                "composition_pp": 100 * composition,
-                "rate_effect_pp": 100 * rate,
-            }
-        )
-    qpv, comp = records
-    records.append(
-        {
-            "series": "gap",
-            "year_a": year_a,
-            "year_b": year_b,
-            "unit": "points",
-            **{
-                column: comp[column] - qpv[column]
-                for column in ("level_a", "level_b", "total_change_pp", "composition_pp", "rate_effect_pp")
-            },
-        }
-    )
-    vintages = _vintages_of(barometer, [year_a, year_b])
-    for message in _vintage_messages(vintages):
-        warnings.warn(message, EvaluationWarning, stacklevel=2)
-    columns = [
-        "series",
-        "year_a",
-        "year_b",
-        "level_a",
-        "level_b",
-        "unit",
-        "total_change_pp",
-        "composition_pp",
-        "rate_effect_pp",
-    ]
-    return pd.DataFrame.from_records(records)[columns]
-
-
-def qpv_contributions(
-    barometer: pd.DataFrame,
-    year_a: int,
-    year_b: int,
-    comparator: str = PLAN_COMPARATOR,
-) -> pd.DataFrame:
-    """Each QPV's rate, gap and contribution to the change of the aggregate QPV rate, in points.
-
-    For QPV ``i`` with rate ``r_i = employed_i / population_i`` and population share ``s_i`` in the
-    aggregate (``total`` rows), the aggregate rate is ``R = sum_i s_i r_i``, and (Kitagawa's symmetric
-    form over the QPV, the composition term **centred** on the mean aggregate rate
-    ``R_mean = (R_a + R_b) / 2``)::
-
-        rate_effect_pp  = 100 * (s_ia + s_ib) / 2 * (r_ib - r_ia)
-        composition_pp  = 100 * ((r_ia + r_ib) / 2 - R_mean) * (s_ib - s_ia)
-        contribution_pp = rate_effect_pp + composition_pp
-
-    and ``sum_i contribution_pp = 100 * (R_b - R_a)`` exactly (up to float rounding): the shares sum
-    to 1 in both years, so ``sum_i (s_ib - s_ia) = 0`` and the centring term adds up to 0. A QPV
-    contributes through its own rate, or because its weight grew or shrank *and* its rate differs
-    from the aggregate's: a QPV at the aggregate rate whose weight grows changes nothing (without the
-    centring, two QPV at 40 % whose shares go from 50/50 to 60/40 would "contribute" +4 and -4
-    points to an aggregate that did not move).
-
-    Only the QPV with counts in both years enter (a QPV present in one year only is named in a
-    warning); the contributions then add up to the change of the aggregate over those QPV. Columns:
-    ``territory``, ``population_a``, ``population_b``, ``rate_a_pct``, ``rate_b_pct``,
-    ``rate_change_pp``, ``gap_a_pp``, ``gap_b_pp`` (comparator rate - QPV rate, NaN without comparator
-    counts), ``share_a_pct``, ``share_b_pct``, ``rate_effect_pp``, ``composition_pp``,
-    ``contribution_pp``, ``aggregate_rate_mean_pct`` (``100 * R_mean``, the same on every row);
-    one row per QPV, by code.
-    """
-    comparator = _check_comparator(comparator)
-    counts = _employment_counts(barometer, [_TOTAL_BAND])
-    counts = counts[counts["year"].isin([year_a, year_b])]
-    qpv = counts[_is_qpv(counts["territory"])]
-    by_year = {year: qpv[qpv["year"] == year].set_index("territory") for year in (year_a, year_b)}
-    common = sorted(set(by_year[year_a].index) & set(by_year[year_b].index))
-    only_one = sorted(set(by_year[year_a].index) ^ set(by_year[year_b].index))
-    if only_one:
-        warnings.warn(
-            Caveat(
-                f"QPV without counts in both {year_a} and {year_b}, left out of the contributions: {', '.join(only_one)}",
-                CaveatKind.CONTRIBUTIONS_LEFT_OUT,
-            ),
-            EvaluationWarning,
-            stacklevel=2,
-        )
-    a = by_year[year_a].loc[common]
-    b = by_year[year_b].loc[common]
-    comp = counts[counts["territory"] == comparator.value].set_index("year")
-
-    def comparator_rate(year: int) -> float:
-        if year not in comp.index:
-            return math.nan
-        return float(_rate(comp.loc[year, "employed"], comp.loc[year, "population"]))
-
-    rate_a = _rate(a["employed"], a["population"])
-    rate_b = _rate(b["employed"], b["population"])
-    share_a = a["population"].to_numpy(dtype=float) / a["population"].sum()
-    share_b = b["population"].to_numpy(dtype=float) / b["population"].sum()
-    # The aggregate rates over the QPV of both years (those the contributions cover).
-    mean_rate = (
-        _rate(a["employed"].sum(), a["population"].sum()) + _rate(b["employed"].sum(), b["population"].sum())
-    ) / 2
-    table = pd.DataFrame(
-        {
-            "territory": common,
-            "population_a": a["population"].to_numpy(dtype=float),
-            "population_b": b["population"].to_numpy(dtype=float),
-            "rate_a_pct": 100 * rate_a,
-            "rate_b_pct": 100 * rate_b,
-            "rate_change_pp": 100 * (rate_b - rate_a),
-            "gap_a_pp": 100 * (comparator_rate(year_a) - rate_a),
-            "gap_b_pp": 100 * (comparator_rate(year_b) - rate_b),
-            "share_a_pct": 100 * share_a,
-            "share_b_pct": 100 * share_b,
-            "rate_effect_pp": 100 * (share_a + share_b) / 2 * (rate_b - rate_a),
-            "composition_pp": 100 * ((rate_a + rate_b) / 2 - mean_rate) * (share_b - share_a),
-        }
-    )
-    table["contribution_pp"] = table["rate_effect_pp"] + table["composition_pp"]
-    table["aggregate_rate_mean_pct"] = 100 * float(mean_rate)
-    return table
-
-
-# --------------------------------------------------------------------------------------------------
-# Guards
-# --------------------------------------------------------------------------------------------------
-
-
-def _vintages_of(barometer: pd.DataFrame, years: Sequence[int] | None) -> list[float]:
-    rows = barometer if years is None else barometer[barometer["year"].isin(list(years))]
-    return list(rows["vintage"].dropna().unique())
-
-
-def _vintage_messages(vintages: Iterable[Any]) -> list[Caveat]:
-    """Guards (1) and (2) of :func:`check_guards` on a set of compared census vintages."""
-    distinct = sorted({int(v) for v in vintages if v is not None and not pd.isna(v)})
-    messages = []
-    close = [(a, b) for i, a in enumerate(distinct) for b in distinct[i + 1 :] if b - a < VINTAGE_OVERLAP_YEARS]
-    if close:
-        pairs = ", ".join(f"{a} vs {b} ({VINTAGE_OVERLAP_YEARS - (b - a)} of 5 surveys shared)" for a, b in close)
-        messages.append(
-            Caveat(
-                f"census vintages less than {VINTAGE_OVERLAP_YEARS} years apart are compared: {pairs}; a vintage N "
-                "pools the surveys N-2..N+2, so their difference is not a change between disjoint samples",
-                CaveatKind.OVERLAPPING_VINTAGES,
-            )
-        )
-    if distinct and distinct[0] < CENSUS_METHOD_CHANGE_YEAR <= distinct[-1]:
-        before = [v for v in distinct if v < CENSUS_METHOD_CHANGE_YEAR]
-        after = [v for v in distinct if v >= CENSUS_METHOD_CHANGE_YEAR]
-        messages.append(
-            Caveat(
-                f"the series spans the {CENSUS_METHOD_CHANGE_YEAR} change of the census collection method (vintages "
-                f"{before} before, {after} from {CENSUS_METHOD_CHANGE_YEAR}): part of the change may be a method effect",
-                CaveatKind.METHOD_CHANGE,
-            )
-        )
-    return messages
-
-
-def check_guards(
-    barometer: pd.DataFrame, years: Sequence[int] | None = None, *, disclosure_threshold: int | None = None
-) -> list[Caveat]:
-    """The statistical caveats of the barometer rows of ``years`` (default: all), warned and returned.
-
-    1. **Overlapping vintages**: two distinct census vintages less than
-       :data:`VINTAGE_OVERLAP_YEARS` (5) years apart among the compared rows. A vintage N pools the
-       annual surveys N-2..N+2, so vintages ``d`` years apart share ``5 - d`` survey years: their
-       difference is not a change between disjoint samples (and it understates the sampling
-       variance of a change). One message lists every such pair.
-    2. **Method change**: a vintage before :data:`CENSUS_METHOD_CHANGE_YEAR` (2015) and one from 2015
-       on are both present.
-    3. **Small counts**: a *sampled* count below :data:`CAUTION_COUNT` (200), INSEE's caution
-       threshold for census counts, named by territory, year, indicator (and sex and age band when
-       not the totals). The threshold is about sampling imprecision, so exhaustive counts (for
-       example registered jobseekers) are not flagged. The first 20 are listed one per message,
-       then one message counts the rest. With ``disclosure_threshold`` (the published messages: the
-       dataset's disclosure rule), a count ``0 < x < disclosure_threshold`` is named without its
-       value, which statistical confidentiality forbids to publish.
-
-    Each message is a :class:`Caveat` (one English line, with its kind) emitted with ``warnings.warn(message, EvaluationWarning)``
-    and returned in that order; an empty list means no caveat.
-    """
-    rows = barometer if years is None else barometer[barometer["year"].isin(list(years))]
-    messages = _vintage_messages(_vintages_of(rows, None))
-    sampled = rows["sampled"].astype("boolean").fillna(False).astype(bool)
-    small = rows[sampled & (rows["value"] < CAUTION_COUNT)]
-    small = small.sort_values(["territory", "year", "indicator"], kind="stable")
-    for row in small.head(_MAX_LISTED).itertuples():
-        detail = "" if (row.sex, row.age_band) == (_ALL_SEXES, _TOTAL_BAND) else f" (sex {row.sex}, age {row.age_band})"
-        secret = disclosure_threshold is not None and 0 < row.value < disclosure_threshold
-        value = (
-            f"a count under {disclosure_threshold} (not shown: statistical confidentiality)"
-            if secret
-            else f"{row.value:g}"
-        )
-        messages.append(
-            Caveat(
-                f"{row.territory} {row.year} {row.indicator}{detail}: {value} is below {CAUTION_COUNT}, "
-                "INSEE's caution threshold for census counts",
-                CaveatKind.SMALL_COUNT,
-            )
-        )
-    if len(small) > _MAX_LISTED:
-        more = len(small) - _MAX_LISTED
-        messages.append(
-            Caveat(f"... and {more} more sampled counts below {CAUTION_COUNT}", CaveatKind.MORE_SMALL_COUNTS, more)
-        )
-    for message in messages:
-        warnings.warn(message, EvaluationWarning, stacklevel=2)
-    return messages

@@ -39,7 +39,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from evaluation.errors import UsageError
-from evaluation.stats.employment_gap import _critical_value
+from evaluation.stats.intervals import _critical_value
 from evaluation.stats.survival_inputs import _entry_array, _float_array, _listed, _sort_with_flags
 
 __all__ = [

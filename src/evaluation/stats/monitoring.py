@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from evaluation import cache
 from evaluation.config import PLAN_YEARS
 from evaluation.intake import Problem, folder_state, load_monitoring, load_spending
 from evaluation.io import Dataset
@@ -42,28 +43,22 @@ class MonitoringData:
 def load_monitoring_data(plan: Plan, dataset: Dataset) -> MonitoringData:
     """The validated ``monitoring/`` and ``spending/`` inputs, read once per state of the files.
 
-    A warm report kernel runs many reports on the same data: the result is cached on the plan, the
-    data folder and every input file's content hash, so that a changed file is read again. Callers
-    must not modify the returned frames.
+    A warm report kernel runs many reports on the same data: the result is kept in the package's
+    cache (:mod:`evaluation.cache`) on the plan, the data folder and every input file's content hash,
+    so that a changed file is read again. Callers must not modify the returned frames.
     """
     stamps = tuple(folder_state(dataset.path / folder) for folder in ("monitoring", "spending"))
     if None in stamps:  # a file cannot be read: the loaders report it, nothing is kept
         return _read(plan, dataset)
-    key = (id(plan), plan.path, dataset, stamps)  # a Plan holds mappings: not hashable itself
-    if key not in _CACHE:
-        if len(_CACHE) >= 4:
-            _CACHE.pop(next(iter(_CACHE)))
-        _CACHE[key] = _read(plan, dataset)
-    return _CACHE[key]
+    # A Plan holds mappings, so it is not hashable itself: by identity, kept alive with the entry.
+    key = ("monitoring-data", id(plan), plan.path, dataset, stamps)
+    return cache.remember(key, lambda: _read(plan, dataset), keep=(plan,))
 
 
 def _read(plan: Plan, dataset: Dataset) -> MonitoringData:
     realised, problems = load_monitoring(dataset, plan)
     spending, spending_problems = load_spending(dataset, plan)
     return MonitoringData(dataset, realised, spending, tuple(problems + spending_problems))
-
-
-_CACHE: dict[tuple, MonitoringData] = {}
 
 
 def status_counts(plan: Plan, gaps: pd.DataFrame) -> pd.DataFrame:

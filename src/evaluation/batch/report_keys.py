@@ -1,4 +1,9 @@
-"""Cache keys: what a report depends on (notebook, parameters, input files, package), hashed."""
+"""A report's key: what it depends on (notebook, parameters, input files, package), hashed.
+
+``evaluation run`` skips a report whose key equals the one its last run recorded (the reports'
+cache, on disk in the manifest); the results computed while reports run are kept by
+:mod:`evaluation.cache`.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +11,11 @@ import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from evaluation import __version__
 from evaluation.batch.jobs import _INTERRUPTED, ReportJob
 from evaluation.config import DATA_DIR, PLAN_DIR
-
-if TYPE_CHECKING:
-    pass
-
 
 # --------------------------------------------------------------------------------------------------
 # Cache keys
