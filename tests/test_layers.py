@@ -10,9 +10,11 @@ also inside functions), and on a planted upward import so that the check is seen
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import evaluation
+from evaluation.config import ROOT
 
 ORDER = ("base", "referential", "intake", "stats", "publish", "present", "batch", "cli")
 PACKAGE = Path(evaluation.__file__).parent
@@ -82,3 +84,41 @@ def test_the_demo_generator_is_not_in_the_runtime_package():
             for a in (n.names if isinstance(n, ast.Import) else [n])
         ]
         assert not any(str(m).startswith("evaluation_demo") for m in imported), name
+
+
+def _readme_tree_sections() -> dict[str, str]:
+    """The README's annotated tree, cut into the text of each package (``""``: the base modules)."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    tree = readme.split("## Folders", 1)[1].split("```", 2)[1]
+    library = tree.split("src/evaluation/ ", 1)[1].split("\nsrc/evaluation_demo/", 1)[0]
+    sections: dict[str, str] = {"": ""}
+    current = ""
+    for line in library.splitlines():
+        folder = re.match(r"^  ([a-z_]+)/", line)
+        if folder:
+            current = folder.group(1)
+            sections.setdefault(current, "")
+        elif re.match(r"^  \w+\.py", line):  # a base module (cli.py after batch/)
+            current = ""
+        sections[current] += line + "\n"
+    return sections
+
+
+def test_the_readme_tree_names_every_module_where_it_lives():
+    """A newcomer finds each module in the README's tree, under its own folder (issue 13)."""
+    sections = _readme_tree_sections()
+    missing = []
+    for name, path in _modules():
+        parts = name.split(".")[1:]
+        if path.name == "__init__.py" or not parts:
+            continue
+        package = parts[0] if len(parts) > 1 else ""
+        if not re.search(rf"(?<![\w.]){re.escape(path.name)}(?!\w)", sections.get(package, "")):
+            missing.append(f"{package or 'src/evaluation'}/{path.name}")
+    assert missing == []
+
+
+def test_the_readme_tree_check_sees_a_missing_module():
+    sections = _readme_tree_sections()
+    assert re.search(r"(?<![\w.])kaplan_meier\.py(?!\w)", sections["stats"])
+    assert not re.search(r"(?<![\w.])kaplan_meier\.py(?!\w)", sections["intake"])

@@ -457,3 +457,22 @@ def test_a_description_that_is_a_link_is_not_read(tmp_path):
     assert any(p.path == description and p.fatal and p.message.startswith("is a symbolic link") for p in problems), [
         str(p) for p in problems
     ]
+
+
+def test_a_surveys_folder_that_is_a_link_is_not_read_through(tmp_path, monkeypatch):
+    """``surveys/`` itself a link to a folder holding a good survey: the link is a fatal problem and
+    nothing is read through it, the descriptions no more than the respondent files."""
+    from evaluation.intake import surveys
+
+    real = _folder(tmp_path)
+    linked = tmp_path / "data" / "surveys"
+    linked.parent.mkdir()
+    linked.symlink_to(real, target_is_directory=True)
+    opened = []
+    original = surveys._read_description
+    monkeypatch.setattr(
+        surveys, "_read_description", lambda path, sheets: opened.append(path) or original(path, sheets)
+    )
+    waves, problems = read_surveys(linked)
+    assert waves == [] and opened == []
+    assert [p.fatal for p in problems] == [True] and "symbolic link" in problems[0].message, [str(p) for p in problems]

@@ -488,7 +488,12 @@ def _read_description(path: Path, sheets: frozenset[str]) -> tuple[SurveyDescrip
 
 
 def _description_files(folder: Path) -> list[Path]:
-    """The ``.yaml`` / ``.yml`` regular files of ``folder`` (links are reported by :func:`_input_files`)."""
+    """The ``.yaml`` / ``.yml`` regular files of ``folder`` (links are reported by :func:`_input_files`).
+
+    None when ``folder`` itself is a link (or not a folder): nothing is read through it.
+    """
+    if folder.is_symlink() or not folder.is_dir():
+        return []
     try:
         entries = sorted(os.scandir(folder), key=lambda e: e.name)
     except OSError:
