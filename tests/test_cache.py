@@ -253,3 +253,47 @@ def test_the_plan_is_read_once_per_content_of_its_files(tmp_path):
     sheet.write_text(text.replace(title, title + " (modifié)", 1), encoding="utf-8")
     edited = load_plan(folder)
     assert edited is not first and edited.engagement("12").title == title + " (modifié)"
+
+
+def test_the_cohort_release_depends_on_the_pseudonymisation_key(tmp_path, monkeypatch):
+    """A file with direct identifiers is refused without the key and read with it: the release built
+    before the key was set must not be returned after (the intake keys on the key's digest; so must
+    the release)."""
+    from evaluation.intake.pseudonymisation import PSEUDONYM_KEY_ENV
+    from evaluation.present import cohort
+    from evaluation.publish import cohort_release
+
+    plan = load_plan()
+    dataset = load_dataset(DEMO_DATA_DIR)
+    built = []
+    original = cohort_release.build_release
+    monkeypatch.setattr(cohort_release, "build_release", lambda *a, **k: built.append(1) or original(*a, **k))
+    monkeypatch.delenv(PSEUDONYM_KEY_ENV, raising=False)
+    cohort.load_release(plan, dataset, 2021)
+    cohort.load_release(plan, dataset, 2021)
+    assert len(built) == 1
+    monkeypatch.setenv(PSEUDONYM_KEY_ENV, "a key of sixteen characters or more")
+    cohort.load_release(plan, dataset, 2021)
+    assert len(built) == 2
+
+
+def test_the_cohort_problems_never_reach_the_shared_folder(shared, tmp_path):
+    """The release is shared between the processes of a run; the intake's problems, which quote the
+    cells of a person's row (here a date in 2099), are not: each process has its own."""
+    from evaluation.present import cohort
+
+    data = tmp_path / "demo"
+    shutil.copytree(DEMO_DATA_DIR, data)
+    (cohort_file,) = (data / "cohorts").iterdir()
+    with cohort_file.open("a", encoding="utf-8") as handle:
+        handle.write("P999999,1,2099-01-01,,hors QPV,M,16-25,infra-bac,,,2099-02-01\n")
+    cache.share_through(shared)
+    release, problems = cohort.load_release(load_plan(), load_dataset(data), 2021)
+    assert any("2099-01-01" in str(p.value) for p in problems)  # the problem is there, in this process
+    pickles = list(shared.glob("*.pickle"))
+    assert len(pickles) == 1
+    assert b"2099" not in pickles[0].read_bytes()
+    cache.clear()  # another process: the release from the folder, the problems from its own intake
+    again, problems_again = cohort.load_release(load_plan(), load_dataset(data), 2021)
+    assert [str(p) for p in problems_again] == [str(p) for p in problems]
+    pd.testing.assert_frame_equal(again.rates, release.rates)

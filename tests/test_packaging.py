@@ -62,6 +62,11 @@ def test_the_project_folder_is_found_from_a_checkout_or_from_the_working_folder(
     assert project_root(installed, cwd=project) == project
     # Nowhere: the place a checkout would be, so that the first read names the missing plan file.
     assert project_root(installed, cwd=tmp_path) == installed.resolve().parents[2]
+    # A project others may write in (planted in a shared folder) is not used.
+    project.chmod(0o777)
+    assert project_root(installed, cwd=project / "notebooks") == installed.resolve().parents[2]
+    project.chmod(0o755)
+    assert project_root(installed, cwd=project / "notebooks") == project
 
 
 def test_every_template_ships_in_the_wheel():

@@ -266,6 +266,9 @@ def test_index_escapes_the_manifest_and_shows_the_status_counts(tmp_path):
     root = tmp_path / "2021"
     (root / "annuel").mkdir(parents=True)
     (root / "annuel" / "rapport.html").write_text("x", encoding="utf-8")
+    (root / "annuel" / "rapport.ipynb").write_text("{}", encoding="utf-8")
+    (root / "tables").mkdir()
+    (root / "tables" / "tables.xlsx").write_bytes(b"x")
     hostile = "<img src=x onerror=alert(1)>"
     manifest = {
         "year": 2021,
@@ -316,6 +319,40 @@ def test_index_escapes_the_manifest_and_shows_the_status_counts(tmp_path):
     )
     assert '<li><a href="tables/tables.xlsx">tables.xlsx</a></li>' in page
     assert "<footer><p>Données : Données &lt;img src=x onerror=alert(1)&gt;. Paquet evaluation 0.1.0 ;" in page
+
+
+def test_the_index_links_only_the_files_a_stopped_run_wrote(tmp_path):
+    """A report that failed before its page and notebook were written (a run stopped part-way) is
+    listed with its state, without links to files that are not there; nor are tables that are gone."""
+    root = tmp_path / "2021"
+    root.mkdir()
+    entry = {
+        "name": "engagements/3",
+        "kind": "engagements",
+        "key": "3",
+        "title": "Engagement 3 : Invest in city people",
+        "heading": "Fiches action",
+        "group": None,
+        "status": "failed",
+        "error": "passage arrêté : interrompu",
+        "outputs": {"html": "engagements/3.html", "ipynb": "engagements/3.ipynb", "log": "logs/3.log"},
+    }
+    manifest = {
+        "year": 2021,
+        "reports": [entry],
+        "data": {"name": "d", "demo": False},
+        "package": {"version": "0"},
+        "tables": {"files": ["tables/tables.xlsx"]},  # kept from an earlier run, then removed
+    }
+    page = write_index(manifest, out_dir=tmp_path, plan=load_plan()).read_text(encoding="utf-8")
+    assert "Engagement 3 : Invest in city people" in page and "en échec" in page
+    assert "engagements/3.html" not in page and "engagements/3.ipynb" not in page
+    assert "tables.xlsx" not in page
+    (root / "engagements").mkdir()
+    for name in ("3.html", "3.ipynb"):
+        (root / "engagements" / name).write_text("{}", encoding="utf-8")
+    page = write_index(manifest, out_dir=tmp_path, plan=load_plan()).read_text(encoding="utf-8")
+    assert '<a href="engagements/3.html">' in page and '<a href="engagements/3.ipynb">' in page
 
 
 def test_error_page_is_a_french_page_with_the_publication_stylesheet():

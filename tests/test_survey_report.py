@@ -361,3 +361,35 @@ def test_validate_names_the_file_line_and_column_of_a_survey_problem(few_men, ca
     usable = (len(raw) - 1) + kept_2021  # the row with the bad weight is left out
     summary = captured.err.strip()
     assert f", {usable} surveys" in summary and summary.endswith("; 1 problem(s)")
+
+
+def test_cli_an_unweighted_survey_is_refused_in_english_or_left_out(tmp_path, capsys):
+    """A survey delivered without weights cannot be estimated (raking needs margins the data folder
+    lacks): named with --survey it is an English error; listed among all surveys it is left out with
+    a warning, and an error only when no survey remains."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(DEMO_DATA_DIR, data)
+    description = data / "surveys" / f"{SURVEY_NAME}.yaml"
+    description.write_text(description.read_text(encoding="utf-8") + "weights: false\n", encoding="utf-8")
+    why = "the survey comes without weights (weights: false)"
+    assert main(["survey", "--year", "2021", "--survey", SURVEY_NAME, "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"evaluation: error: --survey '{SURVEY_NAME}', --year 2021: {why}")
+    assert main(["survey", "--year", "2021", "--data", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(
+        f"evaluation: error: --year 2021: no survey of that year can be estimated ({SURVEY_NAME}: {why}"
+    )
+    # Beside a weighted survey, the unweighted one is left out with a warning; the other is published.
+    other = data / "surveys" / "autre.yaml"
+    other.write_text(
+        description.read_text(encoding="utf-8").replace(f"name: {SURVEY_NAME}", "name: autre"), encoding="utf-8"
+    )
+    shutil.copy(data / "surveys" / f"{SURVEY_NAME}_2021.csv", data / "surveys" / "autre_2021.csv")
+    description.write_text(description.read_text(encoding="utf-8").replace("weights: false\n", ""), encoding="utf-8")
+    assert main(["survey", "--year", "2021", "--data", str(data), "--format", "json"]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: survey 'autre' left out: {why}" in captured.err
+    assert [s["survey"] for s in json.loads(captured.out)["surveys"]] == [SURVEY_NAME]

@@ -37,7 +37,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-__all__ = ["MAX_ENTRIES", "clear", "files_digest", "remember", "share_through", "shared_folder", "sharing"]
+__all__ = ["MAX_ENTRIES", "clear", "files_digest", "forget", "remember", "share_through", "shared_folder", "sharing"]
 
 T = TypeVar("T")
 
@@ -46,6 +46,8 @@ MAX_ENTRIES = 32
 
 _memory: OrderedDict[Hashable, tuple[Any, tuple[object, ...]]] = OrderedDict()
 _shared: Path | None = None
+#: Shared results this process is computing (names of their files).
+_computing: set[str] = set()
 
 
 def share_through(folder: Path | str | None) -> Path | None:
@@ -81,6 +83,11 @@ def sharing(folder: Path | str | None) -> Iterator[None]:
         yield
     finally:
         share_through(before)
+
+
+def forget(key: Hashable) -> None:
+    """Forget the result kept in memory under ``key`` (if any)."""
+    _memory.pop(key, None)
 
 
 def clear() -> None:
@@ -137,8 +144,9 @@ def _shared_value(folder: Path, shared_key: tuple[object, ...], compute: Callabl
 
     name = hashlib.sha256(repr((shared_key, __version__)).encode()).hexdigest()
     path = folder / f"{name}.pickle"
-    lock = _lock(folder / f"{name}.lock") if wait else contextlib.nullcontext()
-    with lock:
+    # A computation asking for its own result again would wait for itself (flock locks per open file).
+    waiting = wait and name not in _computing
+    with _lock(folder / f"{name}.lock") if waiting else contextlib.nullcontext(), _marked(name):
         with contextlib.suppress(Exception):  # missing or unreadable: computed here instead
             return pickle.loads(_read_no_follow(path))  # noqa: S301 - written by this run, private folder
         value = compute()
@@ -164,6 +172,16 @@ def _dumps(value: object) -> bytes:
     buffer = io.BytesIO()
     _Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL).dump(value)
     return buffer.getvalue()
+
+
+@contextlib.contextmanager
+def _marked(name: str) -> Iterator[None]:
+    """``name`` is being computed by this process (see :func:`_shared_value`)."""
+    _computing.add(name)
+    try:
+        yield
+    finally:
+        _computing.discard(name)
 
 
 def _read_no_follow(path: Path) -> bytes:

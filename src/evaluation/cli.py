@@ -503,11 +503,15 @@ def _cmd_survey(args: argparse.Namespace) -> int:
     from evaluation.stats.survey import MIN_RESPONDENTS
 
     dataset = load_dataset(args.data)
-    contexts = survey_contexts(dataset, args.year, args.survey)
+    skipped: list[str] = []
+    contexts = survey_contexts(dataset, args.year, args.survey, skipped)
+    for line in skipped:
+        print(f"warning: {line}", file=sys.stderr)
     problems = sum(len(ctx.problems) for ctx in contexts)
     if problems:
         print(
-            f"{problems} problème(s) dans les fichiers d'enquête : lignes écartées (evaluation validate)",
+            f"warning: {problems} problem(s) in the survey files; the rows concerned are left out "
+            "(evaluation validate lists them)",
             file=sys.stderr,
         )
     tables = [(ctx, published_estimates(ctx), published_changes(ctx), published_baselines(ctx)) for ctx in contexts]

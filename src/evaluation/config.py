@@ -13,17 +13,33 @@ def project_root(package_file: Path | str = __file__, cwd: Path | str | None = N
 
     The checkout this package runs from (an editable install, the documented set-up); else, for a
     regular install (the package in ``site-packages``), the working folder or its nearest parent
-    holding ``data/plan/plan.yaml``: run the commands from within a copy of the project. When none
+    holding ``data/plan/plan.yaml``, if it is the user's own and nobody else may write in it: run the
+    commands from within a copy of the project. When none
     is found, the checkout's place is returned and the first read names the missing file.
     """
     checkout = Path(package_file).resolve().parents[2]
     if (checkout / _MARKER).is_file():
         return checkout
-    here = Path(cwd if cwd is not None else Path.cwd()).resolve()
+    try:
+        here = Path(cwd if cwd is not None else Path.cwd()).resolve()
+    except OSError:  # the working folder was removed
+        return checkout
     for folder in (here, *here.parents):
-        if (folder / _MARKER).is_file():
+        if (folder / _MARKER).is_file() and _own(folder):
             return folder
     return checkout
+
+
+def _own(folder: Path) -> bool:
+    """Whether ``folder`` is this user's and nobody else may write in it: a project planted by another
+    user in a shared parent (``/tmp``) must not have its notebooks run."""
+    import os
+
+    try:
+        info = folder.stat()
+    except OSError:
+        return False
+    return not info.st_mode & 0o022 and (not hasattr(os, "getuid") or info.st_uid == os.getuid())
 
 
 #: The project folder (see :func:`project_root`).

@@ -301,7 +301,7 @@ def write_surveys(folder: Path, seed: int = SURVEY_SEED) -> list[Path]:
     written = []
     for name, description in survey_descriptions().items():
         path = folder / f"{name}.yaml"
-        text = "# SYNTHETIC survey of the demo dataset (src/evaluation/demo_survey.py): no answer is real.\n"
+        text = "# SYNTHETIC survey of the demo dataset (src/evaluation_demo/survey.py): no answer is real.\n"
         text += yaml.safe_dump(description, allow_unicode=True, sort_keys=False, width=100)
         atomic_write_bytes(path, text.encode("utf-8"))
         written.append(path)

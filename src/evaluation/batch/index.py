@@ -68,11 +68,12 @@ def _index_status(entry: Mapping[str, Any], root: Path) -> tuple[str, str]:
 
 
 def _index_other_formats(entry: Mapping[str, Any], root: Path) -> tuple[_Link, ...]:
-    """The index's links to a report's other files: its executed notebook, and its PDF when one lies
+    """The index's links to a report's other files that exist: its executed notebook, and its PDF when one lies
     beside the HTML page (``<kind>/<key>.pdf``). The template names the report in each link for
     screen readers."""
     html_rel = str(entry["outputs"]["html"])
-    links = [_Link("carnet exécuté", str(entry["outputs"]["ipynb"]))]
+    notebook = str(entry["outputs"]["ipynb"])
+    links = [_Link("carnet exécuté", notebook)] if (root / notebook).is_file() else []  # a stopped run wrote none
     pdf_rel = Path(html_rel).with_suffix(".pdf").as_posix()
     if (root / pdf_rel).is_file():
         links.append(_Link("PDF", pdf_rel))
@@ -83,7 +84,9 @@ def _index_row(entry: Mapping[str, Any], root: Path) -> _Row:
     state, text = _index_status(entry, root)
     if state == "missing":
         return _Row(state, str(entry["title"]), None, text, ())
-    return _Row(state, str(entry["title"]), str(entry["outputs"]["html"]), text, _index_other_formats(entry, root))
+    page = str(entry["outputs"]["html"])
+    href = page if (root / page).is_file() else None  # a run stopped part-way wrote no page for it
+    return _Row(state, str(entry["title"]), href, text, _index_other_formats(entry, root))
 
 
 def write_index(manifest: Mapping[str, Any], *, out_dir: Path, plan: Plan) -> Path:
@@ -143,7 +146,7 @@ def write_index(manifest: Mapping[str, Any], *, out_dir: Path, plan: Plan) -> Pa
         run_at=_when(manifest.get("finished") or manifest.get("started")),
         status_counts=status_table,
         sections=sections,
-        tables=[_Link(Path(f).name, f) for f in tables],
+        tables=[_Link(Path(f).name, f) for f in tables if (root / f).is_file()],  # never a link to a missing file
         data_name=str(data.get("name", "")),
         version=str(manifest["package"]["version"]),
         manifest_name=MANIFEST_NAME,

@@ -43,9 +43,12 @@ _SHARED_KINDS = frozenset({"monitoring", "spending", "barometer"})
 
 def plan_digest(plan: Plan) -> str | None:
     """SHA-256 of the plan's YAML files (its identity across processes); None for a plan not read from a folder."""
-    if not plan.path.is_dir():
+    try:
+        if not plan.path.is_dir():
+            return None
+        return cache.files_digest(sorted(plan.path.rglob("*.yaml")), plan.path)
+    except OSError:  # unreadable now: not shared
         return None
-    return cache.files_digest(sorted(plan.path.rglob("*.yaml")), plan.path)
 
 
 def _reference_state() -> str | None:
@@ -92,7 +95,8 @@ def _remembered(
         frame, problems = load()
         return frame, tuple(problems)
 
-    frame, problems = cache.remember(
-        ("inputs", kind, where, id(plan), extra, state), checked, keep=(plan,), shared_key=shared_key
-    )
+    key = ("inputs", kind, where, id(plan), extra, state)
+    frame, problems = cache.remember(key, checked, keep=(plan,), shared_key=shared_key)
+    if folder_state(folder) != state:  # a file was saved while it was read: what was read is not kept
+        cache.forget(key)
     return frame.copy(), list(problems)

@@ -636,16 +636,23 @@ def load_cohorts(
     """
     plan = plan if plan is not None else load_plan()
     today = today if today is not None else date.today()
-    secret = os.environ.get(PSEUDONYM_KEY_ENV)
-    # The pseudonyms depend on the key: the cache is keyed on its digest (the key itself is not kept).
-    key_digest = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else None
     return _remembered(
         "cohorts",
         dataset.path / "cohorts",
         plan,
-        (today, key_digest, _reference_state(), dataset.limits),
+        cohort_load_key(dataset, today),
         lambda: _load_cohorts(dataset, plan, today),
     )
+
+
+def cohort_load_key(dataset: Dataset, today: date | None = None) -> tuple[object, ...]:
+    """What :func:`load_cohorts` depends on besides the plan and the files' content: the day (later
+    dates are refused), the pseudonymisation key (by its digest: the key itself is never kept; a file
+    with direct identifiers is refused without it), the QPV reference list and the limits. A cache of
+    anything computed from the cohort records must hold it in its key."""
+    secret = os.environ.get(PSEUDONYM_KEY_ENV)
+    key_digest = hashlib.sha256(secret.encode("utf-8")).hexdigest() if secret else None
+    return (today if today is not None else date.today(), key_digest, _reference_state(), dataset.limits)
 
 
 def _load_cohorts(dataset: Dataset, plan: Plan, today: date) -> tuple[pd.DataFrame, list[Problem]]:

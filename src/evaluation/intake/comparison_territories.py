@@ -125,12 +125,12 @@ def _suggest_group(value: object) -> Phrase:
     close = difflib.get_close_matches(_fold(str(value)), list(options), n=1, cutoff=0.5)
     if close:
         return did_you_mean(options[close[0]])
-    return _one_of(COMPARISON_GROUPS)
+    return _one_of(COMPARISON_GROUPS, "groupes")
 
 
-def _one_of(codes: Iterable[str]) -> Phrase:
+def _one_of(codes: Iterable[str], what: str = "codes") -> Phrase:
     listed = ", ".join(codes)
-    return Phrase(f"use one of {listed}", f"indiquer l'un des codes {listed}")
+    return Phrase(f"use one of {listed}", f"indiquer l'un des {what} {listed}")
 
 
 def _node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = None) -> dict[str, int]:
@@ -261,7 +261,7 @@ class _Declaration:
                 "indiquer le nom français du territoire, par exemple QPV de la Métropole de Lyon",
             ),
         )
-        group_text = self.text(item, "group", prefix, _one_of(COMPARISON_GROUPS))
+        group_text = self.text(item, "group", prefix, _one_of(COMPARISON_GROUPS, "groupes"))
         group = None
         if group_text is not None:
             try:

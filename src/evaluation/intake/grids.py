@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from evaluation.formatting import format_number
 from evaluation.intake.cells import _blank
 from evaluation.io import Limits
 
@@ -148,7 +149,7 @@ def _check_cells(line: int, cells: Sequence[object], limits: Limits) -> None:
         if isinstance(cell, str) and len(cell) > limits.max_cell_chars:
             raise _over_limit(
                 f"has a cell of {len(cell)} characters, over the limit of {limits.max_cell_chars}",
-                f"a une cellule de {len(cell)} caractères, au-delà de la limite de {limits.max_cell_chars}",
+                f"a une cellule de {format_number(len(cell))} caractères, au-delà de la limite de {format_number(limits.max_cell_chars)}",
                 "max_cell_chars",
                 line,
             )
@@ -157,7 +158,7 @@ def _check_cells(line: int, cells: Sequence[object], limits: Limits) -> None:
 def _too_many_cells(limits: Limits, line: int) -> _Unreadable:
     return _over_limit(
         f"has more than {limits.max_columns} cells on this line",
-        f"a plus de {limits.max_columns} cellules sur cette ligne",
+        f"a plus de {format_number(limits.max_columns)} cellules sur cette ligne",
         "max_columns",
         line,
     )
@@ -165,7 +166,7 @@ def _too_many_cells(limits: Limits, line: int) -> _Unreadable:
 
 def _too_many_rows(limits: Limits, line: int | None = None) -> _Unreadable:
     return _over_limit(
-        f"has more than {limits.max_rows} lines", f"a plus de {limits.max_rows} lignes", "max_rows", line
+        f"has more than {limits.max_rows} lines", f"a plus de {format_number(limits.max_rows)} lignes", "max_rows", line
     )
 
 
@@ -310,7 +311,7 @@ def _parse_csv(text: str, delimiter: str, limits: Limits, strict: bool) -> list[
         if "field larger than field limit" in str(err):
             raise _over_limit(
                 f"has a cell over the limit of {limits.max_cell_chars} characters",
-                f"a une cellule au-delà de la limite de {limits.max_cell_chars} caractères",
+                f"a une cellule au-delà de la limite de {format_number(limits.max_cell_chars)} caractères",
                 "max_cell_chars",
                 started,
             ) from err

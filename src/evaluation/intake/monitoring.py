@@ -318,7 +318,7 @@ def _monitoring_schema(plan: Plan) -> Schema:
                     "numerator",
                     "is given without its denominator (or the reverse) and without a value",
                     "give both numerator and denominator, or the value",
-                    "numérateur donné sans dénominateur (ou l'inverse), et sans valeur",
+                    "est donné sans son dénominateur (ou l'inverse), et sans valeur",
                     "indiquer le numérateur et le dénominateur, ou la valeur",
                 ),
             ),

@@ -199,7 +199,9 @@ _OS_ERRORS_FR = {
 
 def _os_error_fr(err: OSError) -> str:
     """``err`` in French: the meaning of its error number (the system's text is English)."""
-    return _OS_ERRORS_FR.get(err.errno or 0, f"erreur système n°{NBSP}{err.errno}")
+    if err.errno is None:
+        return "erreur du système"
+    return _OS_ERRORS_FR.get(err.errno, f"erreur système n°{NBSP}{err.errno}")
 
 
 def _cannot_open(path: Path, err: OSError) -> Problem:

@@ -356,7 +356,7 @@ class _Description:
                 f"{prefix}value",
                 value,
                 Phrase("is not a fraction between 0 and 1", "n'est pas une fraction comprise entre 0 et 1"),
-                Phrase("write 0.56 for 56 %", "écrire 0.56 pour 56 %"),
+                Phrase("write 0.56 for 56 %", "écrire 0.56 pour 56 % (point décimal : c'est un fichier YAML)"),
             )
             value = None
         year = data.get("year")
@@ -490,7 +490,7 @@ def _read_description(path: Path, sheets: frozenset[str]) -> tuple[SurveyDescrip
 def _description_files(folder: Path) -> list[Path]:
     """The ``.yaml`` / ``.yml`` regular files of ``folder`` (links are reported by :func:`_input_files`).
 
-    None when ``folder`` itself is a link (or not a folder): nothing is read through it.
+    None of them when ``folder`` itself is a link (or not a folder): nothing is read through it.
     """
     if folder.is_symlink() or not folder.is_dir():
         return []
@@ -502,8 +502,10 @@ def _description_files(folder: Path) -> list[Path]:
     for entry in entries:
         if entry.name.startswith((".", "~$")) or entry.is_symlink():
             continue
-        if Path(entry.name).suffix.lower() in (".yaml", ".yml") and stat.S_ISREG(
-            entry.stat(follow_symlinks=False).st_mode
-        ):
+        try:
+            regular = stat.S_ISREG(entry.stat(follow_symlinks=False).st_mode)
+        except OSError:  # removed while the folder was listed
+            continue
+        if Path(entry.name).suffix.lower() in (".yaml", ".yml") and regular:
             found.append(folder / entry.name)
     return found

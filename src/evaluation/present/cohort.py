@@ -24,6 +24,7 @@ from evaluation.errors import UsageError
 from evaluation.formatting import format_count, format_number, format_pct, html_table
 from evaluation.intake import Problem, load_cohorts
 from evaluation.intake._cache import folder_state, plan_digest
+from evaluation.intake.cohorts import cohort_load_key
 from evaluation.io import Dataset
 from evaluation.present.blocks import CHART_WIDTH_IN, MIN_FONT_PT, Chart, Html, chars_per_line, wrap
 from evaluation.present.parameters import (
@@ -110,34 +111,38 @@ def _programme_title(plan: Plan, programme: str, *, long: bool = False) -> str:
 def load_release(plan: Plan, dataset: Dataset, year: int, rule: str = "") -> tuple[cr.CohortRelease, list[Problem]]:
     """The year's release from the data directory's cohort files (rows with a problem left out).
 
-    Built once per plan, state of the cohort files, year and rule, in the package's cache
+    Built once per plan, state of the cohort files, year and rule (and what the intake depends on:
+    :func:`evaluation.intake.cohorts.cohort_load_key`), in the package's cache
     (:mod:`evaluation.cache`): a kernel that runs the year's six cohort reports protects the release
-    once (about 2 s), not six times; within ``evaluation run`` the run and its kernels share it (the
-    release is aggregate and protected, no person-level record), and wait for whichever process
-    builds it first. A UsageError when no one is in the files.
+    once (about 2 s), not six times. Within ``evaluation run`` the run and its kernels share the
+    release (aggregate and protected), and wait for whichever process builds it first; the problems,
+    which quote the cells of a person's row, are never shared: each process has them from its own
+    intake. A UsageError when no one is in the files.
     """
     chosen = dc.get_rule(rule or dataset.disclosure or dc.DEFAULT_RULE)
-    state = folder_state(dataset.path / "cohorts")
 
-    def build() -> tuple[cr.CohortRelease, tuple[Problem, ...]]:
-        cohort, problems = load_cohorts(dataset, plan)
+    def build() -> cr.CohortRelease:
+        cohort, _problems = load_cohorts(dataset, plan)
         if cohort.empty:
             raise UsageError(f"no cohort record in {dataset.path / 'cohorts'} (add the beneficiaries' files there)")
-        return cr.build_release(plan, cohort, year, chosen), tuple(problems)
+        return cr.build_release(plan, cohort, year, chosen)
 
+    state = folder_state(dataset.path / "cohorts")
     if state is None:  # a file cannot be read: the intake reports it, nothing is kept
-        release, problems = build()
-        return release, list(problems)
-    where = str(dataset.path.resolve())
-    digest = plan_digest(plan)
-    release, problems = cache.remember(
-        ("cohort-release", id(plan), where, state, year, chosen),
-        build,
-        keep=(plan,),
-        shared_key=None if digest is None else ("cohort-release", digest, where, state, year, chosen),
-        wait=True,
-    )
-    return release, list(problems)
+        release = build()
+    else:
+        where = str(dataset.path.resolve())
+        digest = plan_digest(plan)
+        inputs = (where, state, cohort_load_key(dataset), year, chosen)
+        release = cache.remember(
+            ("cohort-release", id(plan), *inputs),
+            build,
+            keep=(plan,),
+            shared_key=None if digest is None else ("cohort-release", digest, *inputs),
+            wait=True,
+        )
+    _cohort, problems = load_cohorts(dataset, plan)  # this process's own (kept in memory by the intake)
+    return release, problems
 
 
 def cohort_context(programme: str = "all", year: int = 2021, data_dir: str = "", rule: str = "") -> CohortContext:

@@ -298,11 +298,15 @@ def survey_context(survey: str = "perception_quartiers", year: int = 2021, data_
     return _build(dataset, waves, problems, year)
 
 
-def survey_contexts(dataset: Dataset, year: int, survey: str | None = None) -> list[SurveyContext]:
+def survey_contexts(
+    dataset: Dataset, year: int, survey: str | None = None, skipped: list[str] | None = None
+) -> list[SurveyContext]:
     """The contexts of ``evaluation survey``: one survey, or every survey with a wave in ``year``.
 
     Errors are the command line's: in English like those of the other commands, naming the option
-    (``--survey``, ``--year``), the value given and the accepted values.
+    (``--survey``, ``--year``), the value given and the accepted values. Without ``survey``, a
+    survey that cannot be estimated that year (no weights, no usable respondent) is left out and
+    the reason appended to ``skipped``; an error only when none can be.
     """
     check_year(year, "--year")
     by_survey, problems = _waves_by_survey(dataset)
@@ -319,7 +323,11 @@ def survey_contexts(dataset: Dataset, year: int, survey: str | None = None) -> l
         waves = by_survey[survey]
         if year not in {w.year for w in waves}:
             raise UsageError(f"--year {year}: survey {survey!r} has no wave that year (waves: {_years_text(waves)})")
-        return [_build(dataset, [w for w in waves if w.year <= year], problems, year)]
+        chosen = [w for w in waves if w.year <= year]
+        why = _unusable(chosen, year)
+        if why:
+            raise UsageError(f"--survey {survey!r}, --year {year}: {why}")
+        return [_build(dataset, chosen, problems, year)]
     chosen = {name: [w for w in waves if w.year <= year] for name, waves in by_survey.items()}
     chosen = {name: waves for name, waves in chosen.items() if year in {w.year for w in waves}}
     if not chosen:
@@ -327,4 +335,25 @@ def survey_contexts(dataset: Dataset, year: int, survey: str | None = None) -> l
         raise UsageError(
             f"--year {year}: no survey has a wave that year ({known or 'the data directory holds no survey'})"
         )
-    return [_build(dataset, waves, problems, year) for _, waves in sorted(chosen.items())]
+    usable = {name: waves for name, waves in chosen.items() if not _unusable(waves, year)}
+    for name, waves in sorted(chosen.items()):
+        if name not in usable and skipped is not None:
+            skipped.append(f"survey {name!r} left out: {_unusable(waves, year)}")
+    if not usable:
+        reasons = "; ".join(f"{name}: {_unusable(waves, year)}" for name, waves in sorted(chosen.items()))
+        raise UsageError(f"--year {year}: no survey of that year can be estimated ({reasons})")
+    return [_build(dataset, waves, problems, year) for _, waves in sorted(usable.items())]
+
+
+def _unusable(waves: Sequence[SurveyWave], year: int) -> str | None:
+    """Why the wave of ``year`` cannot be estimated, in English for the command (None: it can)."""
+    wave = next(w for w in waves if w.year == year)
+    if not wave.description.weighted:
+        return (
+            "the survey comes without weights (weights: false); raking needs the neighbourhoods' population "
+            "by sex and age band, which the data directory does not hold: ask the institute for the final "
+            "weights and set weights: true"
+        )
+    if wave.respondents.empty:
+        return "no usable respondent (see the problems listed by evaluation validate)"
+    return None

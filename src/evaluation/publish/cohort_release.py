@@ -59,8 +59,8 @@ from evaluation.errors import UsageError
 from evaluation.referential.plan import Plan
 from evaluation.stats import cohorts as co
 from evaluation.stats import disclosure as dc
+from evaluation.stats.caveats import EvaluationWarning
 from evaluation.stats.disclosure_linked import incidence_matrix, protect_linked
-from evaluation.stats.employment_gap import EvaluationWarning
 
 __all__ = [
     "ALL",

@@ -47,7 +47,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from evaluation.stats.employment_gap import QPV_AGGREGATE  # the key of the sum of the 26 QPV, shared
+from evaluation.stats.gap_counts import QPV_AGGREGATE  # the key of the sum of the 26 QPV, shared
 
 __all__ = [
     "BarometerIndicator",

@@ -17,8 +17,8 @@ import pandas as pd
 
 from evaluation.errors import UsageError
 from evaluation.referential.plan import Measure, Plan, normalize_engagement_id
+from evaluation.stats.caveats import EvaluationWarning
 from evaluation.stats.cohort_inputs import _require_columns
-from evaluation.stats.employment_gap import EvaluationWarning
 
 __all__ = ["RATE_COLUMNS", "TARGET_COLUMNS", "TARGET_HORIZON_MONTHS", "target_comparison"]
 

@@ -66,8 +66,8 @@ from evaluation.stats.cohort_durations import (
     survival_data,
 )
 from evaluation.stats.cohort_targets import RATE_COLUMNS, TARGET_COLUMNS, TARGET_HORIZON_MONTHS, target_comparison
-from evaluation.stats.employment_gap import wilson_ci
 from evaluation.stats.incidence import cumulative_incidence, cumulative_incidence_curve
+from evaluation.stats.intervals import wilson_ci
 from evaluation.stats.kaplan_meier import KM_COLUMNS, kaplan_meier, km_median
 from evaluation.stats.logrank import LogrankResult, logrank
 

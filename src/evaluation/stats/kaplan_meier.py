@@ -20,7 +20,7 @@ import pandas as pd
 from numpy.typing import ArrayLike
 
 from evaluation.stats.cohort_inputs import _event_array, _require_columns
-from evaluation.stats.employment_gap import _critical_value
+from evaluation.stats.intervals import _critical_value
 from evaluation.stats.survival_inputs import _entry_array, _float_array, _sort_with_flags
 
 __all__ = ["KM_COLUMNS", "kaplan_meier", "km_median"]

@@ -19,8 +19,8 @@ from numpy.typing import ArrayLike
 from scipy import special
 
 from evaluation.errors import UsageError
+from evaluation.stats.caveats import EvaluationWarning
 from evaluation.stats.cohort_inputs import _event_array
-from evaluation.stats.employment_gap import EvaluationWarning
 from evaluation.stats.survival_inputs import _entry_array, _float_array, _listed
 
 __all__ = ["LogrankResult", "logrank"]
