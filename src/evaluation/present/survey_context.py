@@ -1,23 +1,11 @@
 """The figures of one wave of a perception survey, **computed once** (:func:`survey_context`).
 
-The plan measures two engagements by surveys of the residents of the 26 QPV (sheets 17 and 4a,
-see :mod:`evaluation.present.survey`). This module reads the survey's waves
-(:mod:`evaluation.intake.surveys`), checks the report's parameters and computes, with the
-design-based estimators of :mod:`evaluation.stats.survey`:
-
-- for each question with an indicator (the 0/1 variable of the description, e.g. "mauvaise
-  image"): the share in the whole population of the QPV with its logit interval, for this wave
-  and every earlier one (:attr:`IndicatorResults.history`);
-- the same share by commune, by sex and by age band (domains estimated on the full design), after
-  the disclosure rule: a domain with fewer than :data:`~evaluation.stats.survey.MIN_RESPONDENTS`
-  respondents who answered is pooled with the other small ones in "Autres (regroupés)"
-  (:func:`~evaluation.stats.survey.merge_small_domains`), then any domain still under the minimum is
-  hidden (:func:`~evaluation.stats.survey.suppress_small_domains`). Shares by QPV are not published:
-  most QPV have fewer than 30 respondents a wave;
-- the change since the previous wave (independent samples: :func:`~evaluation.stats.survey.compare_waves`),
-  overall and by sex and age band where both waves have enough respondents;
-- the comparison with a published baseline (the 56 % of 2015), a fixed figure whose sampling error,
-  question and population are not known (:func:`~evaluation.stats.survey.compare_to_baseline`).
+This module reads the survey's waves (:mod:`evaluation.intake.surveys`), checks the report's
+parameters and computes, with the design-based estimators of :mod:`evaluation.stats.survey`, the
+figures that :mod:`evaluation.present.survey` lists (what the plan asks of sheets 17 and 4a): the
+share of each indicator with its interval, for this wave and the earlier ones; the shares by
+commune, sex and age band after the small-domain rule; the change since the previous wave; the
+comparison with the published 2015 baseline.
 
 Its own file: every rendering of the survey (the report's sections, its charts, the tables of
 ``evaluation survey``, the synthesis' sentences) reads the same :class:`SurveyContext`, so that a
