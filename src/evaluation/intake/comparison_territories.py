@@ -19,11 +19,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from evaluation.intake.cells import _blank, _fold
 from evaluation.intake.problems import Phrase, Problem, did_you_mean
-from evaluation.intake.yaml_input import read_yaml
+from evaluation.intake.yaml_input import DescriptionReader, node_lines, read_yaml
 
 #: The declaration file of the ``comparison/`` folder.
 DECLARATION_FILE = "territoires.yaml"
@@ -133,21 +131,6 @@ def _one_of(codes: Iterable[str], what: str = "codes") -> Phrase:
     return Phrase(f"use one of {listed}", f"indiquer l'un des {what} {listed}")
 
 
-def _node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = None) -> dict[str, int]:
-    """Key path (``territories[2].group``) -> 1-based line of that key (of the item for a list item)."""
-    lines = {} if lines is None else lines
-    lines.setdefault(path, node.start_mark.line + 1)
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = f"{path}.{key.value}" if path else str(key.value)
-            lines[child] = key.start_mark.line + 1
-            _node_lines(value, child, lines)
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _node_lines(item, f"{path}[{index}]", lines)
-    return lines
-
-
 def _read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
     """The declaration's content and key lines, or a fatal problem (links, size, encoding, syntax, aliases)."""
     content, node, problems = read_yaml(
@@ -162,34 +145,17 @@ def _read_yaml(path: Path) -> tuple[Any, dict[str, int], list[Problem]]:
             "commencer par « territories: » puis une entrée par territoire",
         ),
     )
-    return (content, _node_lines(node), []) if not problems else (None, {}, problems)
+    return (content, node_lines(node), []) if not problems else (None, {}, problems)
 
 
-class _Declaration:
+class _Declaration(DescriptionReader):
     """Reads ``territoires.yaml``, collecting every problem before building the records."""
 
+    parent_line = True
+
     def __init__(self, path: Path, lines: dict[str, int], qpv_codes: frozenset[str]) -> None:
-        self.path = path
-        self.lines = lines
+        super().__init__(path, lines)
         self.qpv_codes = qpv_codes
-        self.problems: list[Problem] = []
-
-    def problem(self, key: str, value: object, message: Phrase, hint: Phrase) -> None:
-        line = self.lines.get(key)
-        if line is None and "." in key:
-            line = self.lines.get(key.rsplit(".", 1)[0])
-        shown = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-        self.problems.append(
-            Problem(self.path, line, key or None, shown, message.en, hint.en, message_fr=message.fr, hint_fr=hint.fr)
-        )
-
-    def unknown_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                listed = ", ".join(allowed)
-                hint = did_you_mean(close[0]) if close else Phrase(f"known keys: {listed}", f"clés connues : {listed}")
-                self.problem(f"{prefix}{key}", None, Phrase("unknown key", "clé inconnue"), hint)
 
     def text(self, data: Mapping[str, Any], key: str, prefix: str, hint: Phrase) -> str | None:
         value = data.get(key)

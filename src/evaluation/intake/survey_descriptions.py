@@ -19,11 +19,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from evaluation.intake.problems import Phrase, Problem, did_you_mean
 from evaluation.intake.survey_columns import _DESIGN_ALIASES, WAVE_COLUMNS, _fold
-from evaluation.intake.yaml_input import read_yaml
+from evaluation.intake.yaml_input import DescriptionReader, node_lines, read_yaml
 from evaluation.referential.plan import normalize_engagement_id
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
@@ -95,45 +93,12 @@ class SurveyDescription:
 # Descriptions (YAML)
 
 
-def _node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = None) -> dict[str, int]:
-    """Key path (``questions[0].indicator.answers``) -> 1-based line of its value."""
-    lines = {} if lines is None else lines
-    lines[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            child = f"{path}.{key.value}" if path else str(key.value)
-            lines[child] = key.start_mark.line + 1
-            _node_lines(value, child, lines)
-            lines[child] = key.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for index, item in enumerate(node.value):
-            _node_lines(item, f"{path}[{index}]", lines)
-    return lines
-
-
-class _Description:
+class _Description(DescriptionReader):
     """Reads one description, collecting its problems (all of them) before building the records."""
 
     def __init__(self, path: Path, lines: dict[str, int], sheets: frozenset[str]) -> None:
-        self.path = path
-        self.lines = lines
+        super().__init__(path, lines)
         self.sheets = sheets
-        self.problems: list[Problem] = []
-
-    def problem(self, key: str, value: object, message: Phrase, hint: Phrase) -> None:
-        line = self.lines.get(key)
-        shown = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
-        self.problems.append(
-            Problem(self.path, line, key or None, shown, message.en, hint.en, message_fr=message.fr, hint_fr=hint.fr)
-        )
-
-    def keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
-        for key in data:
-            if key not in allowed:
-                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
-                listed = ", ".join(allowed)
-                hint = did_you_mean(close[0]) if close else Phrase(f"known keys: {listed}", f"clés connues : {listed}")
-                self.problem(f"{prefix}{key}", None, Phrase("unknown key", "clé inconnue"), hint)
 
     def text(self, data: Mapping[str, Any], key: str, prefix: str, optional: bool = False) -> str | None:
         value = data.get(key)
@@ -200,7 +165,7 @@ class _Description:
                 Phrase("give column, sheet, label and answers", "indiquer column, sheet, label et answers"),
             )
             return None
-        self.keys(data, _QUESTION_KEYS, prefix)
+        self.unknown_keys(data, _QUESTION_KEYS, prefix)
         column = self.text(data, "column", prefix)
         if column is not None:
             folded = _fold(column)
@@ -281,7 +246,7 @@ class _Description:
                 Phrase("give name, label and answers", "indiquer name, label et answers"),
             )
             return None
-        self.keys(data, _INDICATOR_KEYS, prefix)
+        self.unknown_keys(data, _INDICATOR_KEYS, prefix)
         name = self.text(data, "name", prefix)
         if name is not None and not _NAME.fullmatch(name):
             self.problem(
@@ -349,7 +314,7 @@ class _Description:
                 Phrase("give value (a fraction), year and source", "indiquer value (une fraction), year et source"),
             )
             return None
-        self.keys(data, _BASELINE_KEYS, prefix)
+        self.unknown_keys(data, _BASELINE_KEYS, prefix)
         value = data.get("value")
         if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1:
             self.problem(
@@ -404,8 +369,8 @@ def _read_description(path: Path, sheets: frozenset[str]) -> tuple[SurveyDescrip
     )
     if problems:
         return None, problems
-    reader = _Description(path, _node_lines(node), sheets)
-    reader.keys(content, _TOP_KEYS, "")
+    reader = _Description(path, node_lines(node), sheets)
+    reader.unknown_keys(content, _TOP_KEYS, "")
     name = reader.text(content, "name", "")
     if name is not None and name != path.stem:
         reader.problem(

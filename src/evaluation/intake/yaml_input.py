@@ -6,11 +6,15 @@ Its own file: the descriptions are not tables, but they obey the same rules as t
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from evaluation.intake.grids import DEFAULT_LIMITS, _open_input, _Unreadable
-from evaluation.intake.problems import Phrase, Problem, _os_error_fr
+from evaluation.intake.problems import Phrase, Problem, _os_error_fr, did_you_mean
 
 
 def read_yaml(path: Path, max_bytes: int, size_hint: Phrase, mapping_hint: Phrase) -> tuple[Any, Any, list[Problem]]:
@@ -76,3 +80,47 @@ def read_yaml(path: Path, max_bytes: int, size_hint: Phrase, mapping_hint: Phras
             Phrase("is not a YAML mapping", "n'est pas un dictionnaire YAML (des lignes « clé: valeur »)"), mapping_hint
         )
     return content, node, []
+
+
+def node_lines(node: yaml.Node, path: str = "", lines: dict[str, int] | None = None) -> dict[str, int]:
+    """Key path (``territories[2].group``) -> 1-based line of that key (of the item for a list item)."""
+    lines = {} if lines is None else lines
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key, value in node.value:
+            child = f"{path}.{key.value}" if path else str(key.value)
+            lines[child] = key.start_mark.line + 1
+            node_lines(value, child, lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            node_lines(item, f"{path}[{index}]", lines)
+    return lines
+
+
+class DescriptionReader:
+    """Reads one YAML description, collecting every problem (each naming its key and line) before
+    the records are built. ``parent_line``: a key without a line of its own is given its parent's."""
+
+    parent_line = False
+
+    def __init__(self, path: Path, lines: dict[str, int]) -> None:
+        self.path = path
+        self.lines = lines
+        self.problems: list[Problem] = []
+
+    def problem(self, key: str, value: object, message: Phrase, hint: Phrase) -> None:
+        line = self.lines.get(key)
+        if line is None and self.parent_line and "." in key:
+            line = self.lines.get(key.rsplit(".", 1)[0])
+        shown = value if isinstance(value, str | int | float) and not isinstance(value, bool) else None
+        self.problems.append(
+            Problem(self.path, line, key or None, shown, message.en, hint.en, message_fr=message.fr, hint_fr=hint.fr)
+        )
+
+    def unknown_keys(self, data: Mapping[str, Any], allowed: tuple[str, ...], prefix: str) -> None:
+        for key in data:
+            if key not in allowed:
+                close = difflib.get_close_matches(str(key), allowed, n=1, cutoff=0.6)
+                listed = ", ".join(allowed)
+                hint = did_you_mean(close[0]) if close else Phrase(f"known keys: {listed}", f"clés connues : {listed}")
+                self.problem(f"{prefix}{key}", None, Phrase("unknown key", "clé inconnue"), hint)
